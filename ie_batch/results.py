@@ -75,7 +75,7 @@ class DocumentResult:
         }
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "DocumentResult":
+    def from_row(cls, row: dict[str, Any]) -> DocumentResult:
         """Read result columns back (from Parquet/JSONL rows); missing columns are empty."""
         return cls(
             entities=[Entity(**e) for e in row.get("entities") or []],

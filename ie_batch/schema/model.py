@@ -8,7 +8,7 @@ free of any ML dependency.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -57,7 +57,7 @@ class EventSpec(_Frozen):
     roles: tuple[str, ...] = ()
 
 
-LabelInput = Union[list[Any], dict[str, Any]]
+LabelInput = list[Any] | dict[str, Any]
 
 
 def _labels_from(value: Any, field: str) -> list[LabelSpec]:
@@ -215,7 +215,9 @@ class EeSchema(_SchemaBase):
                         f"got {type(item).__name__}"
                     )
         else:
-            raise ValueError("events: expected a list of {type, arguments} or a mapping type -> roles")
+            raise ValueError(
+                "events: expected a list of {type, arguments} or a mapping type -> roles"
+            )
         _reject_duplicates([spec.name for spec in specs], "events")
         return specs
 
@@ -247,6 +249,6 @@ class ClassificationSchema(_SchemaBase):
 
 
 TaskSchema = Annotated[
-    Union[NerSchema, ReSchema, EeSchema, ClassificationSchema], Field(discriminator="task")
+    NerSchema | ReSchema | EeSchema | ClassificationSchema, Field(discriminator="task")
 ]
 AnySchema = NerSchema | ReSchema | EeSchema | ClassificationSchema

@@ -26,8 +26,17 @@ def test_shipped_medical_intent_schema_has_the_eleven_kuake_qic_intents(schemas_
     schema = load_schema(schemas_dir / "medical_intent_zh.yaml")
     assert isinstance(schema, ClassificationSchema)
     assert schema.label_names == [
-        "病情诊断", "病因分析", "治疗方案", "就医建议", "指标解读", "疾病表述",
-        "后果表述", "注意事项", "功效作用", "医疗费用", "其他",
+        "病情诊断",
+        "病因分析",
+        "治疗方案",
+        "就医建议",
+        "指标解读",
+        "疾病表述",
+        "后果表述",
+        "注意事项",
+        "功效作用",
+        "医疗费用",
+        "其他",
     ]
 
 

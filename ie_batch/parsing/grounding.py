@@ -1,0 +1,276 @@
+"""Find where each extracted span sits in the input text (character offsets, end exclusive).
+
+Offsets are what make a span checkable: a span the text does not contain was invented (or
+paraphrased) by the model. Matching goes from strict to loose: exact, then ignoring case, width
+(NFKC) and runs of whitespace, then ignoring whitespace altogether (Chinese text often gains or
+loses spaces between characters). A span found by a loose match takes the text's own spelling,
+so `text[start - offset:end - offset] == span` holds for every grounded span.
+
+Which occurrence: the nth copy of the same entity (type and text) in an answer is the nth
+occurrence in the text, so a name mentioned three times is found three times, not once; the
+same holds for event triggers and for repeated relations. An
+argument is placed at its occurrence nearest to its event's trigger, a relation's object nearest
+to its subject: the parts of one record are usually written close together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import unicodedata
+from collections import defaultdict
+from collections.abc import Hashable
+
+from ie_batch.parsing.records import SliceRecords
+from ie_batch.results import Entity, Event, EventArgument, Relation
+
+Span = tuple[int, int]
+
+#: How many dropped span texts an error message lists before it says "and N more".
+_LISTED = 5
+
+
+def ground_records(
+    records: SliceRecords, text: str, keep_ungrounded: bool = True, offset: int = 0
+) -> SliceRecords:
+    """`records` with offsets filled in from `text`; offsets are `offset + position in text`.
+
+    A span not in the text keeps None offsets and is counted in `ungrounded`. With
+    `keep_ungrounded=False` records whose main span is missing are dropped (an entity; a
+    relation missing its subject or object; an event missing its trigger), and so are
+    arguments that are missing; `dropped` counts them and an error lists them.
+    """
+    pass_ = _Pass(_Grounder(text or "", offset), keep_ungrounded)
+    entities = pass_.entities(records.entities)
+    relations = pass_.relations(records.relations)
+    events = pass_.events(records.events)
+    errors = list(records.errors)
+    if pass_.dropped:
+        lost = pass_.lost
+        listed = ", ".join(repr(t) for t in lost[:_LISTED])
+        more = f" and {len(lost) - _LISTED} more" if len(lost) > _LISTED else ""
+        errors.append(
+            f"slice {records.key}: dropped {pass_.dropped} record(s) or argument(s) whose spans "
+            f"are not in the text: {listed}{more}"
+        )
+    return dataclasses.replace(
+        records,
+        entities=entities,
+        relations=relations,
+        events=events,
+        labels=list(records.labels),
+        errors=errors,
+        ungrounded=records.ungrounded + len(pass_.lost),
+        dropped=records.dropped + pass_.dropped,
+    )
+
+
+class _Pass:
+    """One grounding pass over a slice's records: places spans and counts what it lost."""
+
+    def __init__(self, grounder: _Grounder, keep_ungrounded: bool) -> None:
+        self.grounder = grounder
+        self.keep = keep_ungrounded
+        self.lost: list[str] = []  # texts of spans not found, kept or dropped
+        self.dropped = 0
+
+    def missing(self, *texts: str) -> bool:
+        """Note a record's spans that are not in the text; True when it is to be dropped."""
+        self.lost.extend(texts)
+        if self.keep:
+            return False
+        self.dropped += 1
+        return True
+
+    def entities(self, entities: list[Entity]) -> list[Entity]:
+        g = self.grounder
+        claims = _Claims()
+        # Longer spans claim first, so "Allenby" is not placed inside "Robert Allenby".
+        spans: dict[int, Span | None] = {}
+        for index in sorted(range(len(entities)), key=lambda i: -len(entities[i].text)):
+            entity = entities[index]
+            spans[index] = claims.take((entity.type, entity.text), g.occurrences(entity.text))
+        grounded: list[Entity] = []
+        for index, entity in enumerate(entities):
+            span = spans[index]
+            if span is None:
+                if not self.missing(entity.text):
+                    grounded.append(dataclasses.replace(entity, start=None, end=None))
+                continue
+            grounded.append(Entity(entity.type, g.spelling(span), *g.shift(span)))
+        return grounded
+
+    def relations(self, relations: list[Relation]) -> list[Relation]:
+        g = self.grounder
+        claims = _Claims()
+        grounded: list[Relation] = []
+        for relation in relations:
+            key = (relation.relation, relation.subject, relation.object)
+            subject = claims.take(key, g.occurrences(relation.subject))
+            obj = g.nearest(relation.object, subject)
+            parts = ((relation.subject, subject), (relation.object, obj))
+            absent = [text for text, span in parts if span is None]
+            if absent and self.missing(*absent):
+                continue
+            subject_start, subject_end = g.shift(subject)
+            object_start, object_end = g.shift(obj)
+            grounded.append(
+                Relation(
+                    subject=g.spelling(subject) or relation.subject,
+                    relation=relation.relation,
+                    object=g.spelling(obj) or relation.object,
+                    subject_start=subject_start,
+                    subject_end=subject_end,
+                    object_start=object_start,
+                    object_end=object_end,
+                )
+            )
+        return grounded
+
+    def events(self, events: list[Event]) -> list[Event]:
+        g = self.grounder
+        claims = _Claims()
+        grounded: list[Event] = []
+        for event in events:
+            trigger = claims.take((event.type, event.trigger), g.occurrences(event.trigger))
+            if trigger is None and self.missing(event.trigger):
+                continue
+            arguments: list[EventArgument] = []
+            for argument in event.arguments:
+                span = g.nearest(argument.text, trigger)
+                if span is None:
+                    if not self.missing(argument.text):
+                        arguments.append(dataclasses.replace(argument, start=None, end=None))
+                    continue
+                arguments.append(EventArgument(argument.role, g.spelling(span), *g.shift(span)))
+            start, end = g.shift(trigger)
+            grounded.append(
+                Event(
+                    type=event.type,
+                    trigger=g.spelling(trigger) or event.trigger,
+                    trigger_start=start,
+                    trigger_end=end,
+                    arguments=tuple(arguments),
+                )
+            )
+        return grounded
+
+
+class _Grounder:
+    """Where spans occur in one text; each span is searched once, the loose forms built lazily."""
+
+    def __init__(self, text: str, offset: int) -> None:
+        self.text = text
+        self.offset = offset
+        self._occurrences: dict[str, list[Span]] = {}
+        self._loose: tuple[str, list[int]] | None = None
+        self._spaceless: tuple[str, list[int]] | None = None
+
+    def shift(self, span: Span | None) -> tuple[int | None, int | None]:
+        return (None, None) if span is None else (span[0] + self.offset, span[1] + self.offset)
+
+    def spelling(self, span: Span | None) -> str | None:
+        return None if span is None else self.text[span[0] : span[1]]
+
+    def nearest(self, needle: str, anchor: Span | None) -> Span | None:
+        found = self.occurrences(needle)
+        if not found:
+            return None
+        if anchor is None:
+            return found[0]
+        return min(found, key=lambda span: abs(span[0] - anchor[0]))
+
+    def occurrences(self, needle: str) -> list[Span]:
+        """Every non-overlapping occurrence, from the strictest match level that finds one."""
+        if needle not in self._occurrences:
+            self._occurrences[needle] = self._find(needle)
+        return self._occurrences[needle]
+
+    def _find(self, needle: str) -> list[Span]:
+        needle = needle.strip()
+        if not needle:
+            return []
+        exact = _find_all(self.text, needle)
+        if exact:
+            return [(start, start + len(needle)) for start in exact]
+        if self._loose is None:
+            self._loose = _normalise(self.text, keep_spaces=True)
+        loose = _mapped(self._loose, _normalise(needle, keep_spaces=True)[0])
+        if loose:
+            return loose
+        if self._spaceless is None:
+            self._spaceless = _normalise(self.text, keep_spaces=False)
+        return _mapped(self._spaceless, _normalise(needle, keep_spaces=False)[0])
+
+
+class _Claims:
+    """Which occurrences earlier copies took, so the nth copy of a span gets the nth occurrence.
+
+    An occurrence inside a longer span claimed under another key is passed over while a free
+    one remains: in "Robert Allenby ... Allenby won", a second entity "Allenby" is the later
+    mention, not the surname inside the first. Nested spans still ground when nothing else fits,
+    and copies beyond the text's occurrences repeat the first (merging then drops them).
+    """
+
+    def __init__(self) -> None:
+        self._taken: defaultdict[Hashable, list[Span]] = defaultdict(list)
+
+    def take(self, key: Hashable, found: list[Span]) -> Span | None:
+        if not found:
+            return None
+        mine = self._taken[key]
+        others = [span for other, spans in self._taken.items() if other != key for span in spans]
+        unclaimed = [span for span in found if span not in mine]
+        free = [span for span in unclaimed if not any(_inside(span, o) for o in others)]
+        span = (free or unclaimed or found)[0]
+        mine.append(span)
+        return span
+
+
+def _inside(span: Span, other: Span) -> bool:
+    return span != other and other[0] <= span[0] and span[1] <= other[1]
+
+
+def _find_all(haystack: str, needle: str) -> list[int]:
+    starts: list[int] = []
+    position = haystack.find(needle)
+    while position >= 0:
+        starts.append(position)
+        position = haystack.find(needle, position + len(needle))
+    return starts
+
+
+def _mapped(normalised: tuple[str, list[int]], needle: str) -> list[Span]:
+    """Occurrences of `needle` in a normalised text, as spans of the original text."""
+    text, origin = normalised
+    if not needle:
+        return []
+    return [(origin[s], origin[s + len(needle) - 1] + 1) for s in _find_all(text, needle)]
+
+
+def _normalise(text: str, keep_spaces: bool) -> tuple[str, list[int]]:
+    """Case-folded NFKC text with whitespace runs collapsed to one space (or removed).
+
+    Returns the normalised text and, for each of its characters, the index of the original
+    character it came from; one original character may become several (ß -> ss), so the
+    mapping is kept per output character rather than computed from lengths.
+    """
+    out: list[str] = []
+    origin: list[int] = []
+    in_space = False
+    for index, char in enumerate(text):
+        if char.isspace():
+            if keep_spaces and not in_space and out:
+                out.append(" ")
+                origin.append(index)
+            in_space = True
+            continue
+        in_space = False
+        for piece in unicodedata.normalize("NFKC", char).casefold():
+            if piece.isspace():  # NFKC may turn a character into one with a space in it
+                if keep_spaces and (not out or out[-1] != " "):
+                    out.append(" ")
+                    origin.append(index)
+                continue
+            out.append(piece)
+            origin.append(index)
+    return "".join(out), origin

@@ -1,0 +1,95 @@
+"""Fan-in: the records of all slices (and tasks, and text windows) of a document become one result.
+
+Slices of one schema never overlap in labels, but overlapping text windows and repeated copies in
+an answer produce the same record twice; a duplicate would be counted twice by the metrics and
+written twice to the output, so exact duplicates go (the first copy stays, order is kept). An
+ungrounded copy of a record that is grounded elsewhere (a window that saw the span cut off, say)
+goes too: it says nothing the grounded one does not.
+
+For classification, a run-off slice (`final_round`) decides between the labels that won their
+slices, so when one chose a label its answer replaces the slice winners of the same schema. A
+run-off that failed or chose nothing leaves the winners standing (its errors say why): several
+candidates are more use to a reader of the output than none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterable
+from typing import TypeVar
+
+from ie_batch.parsing.records import SliceRecords
+from ie_batch.results import DocumentResult, Entity, Event, LabelScore, Relation
+from ie_batch.schema.model import TaskKind
+
+R = TypeVar("R", Entity, Relation, Event)
+
+
+def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
+    """One document's result from the records of all its slices; errors are kept in order."""
+    parts = list(parts)
+    decided = {
+        part.slice.schema
+        for part in parts
+        if part.slice is not None and part.slice.final_round and part.labels
+    }
+    result = DocumentResult()
+    labels: list[str] = []
+    for part in parts:
+        result.entities.extend(part.entities)
+        result.relations.extend(part.relations)
+        result.events.extend(part.events)
+        result.errors.extend(part.errors)
+        if not _superseded(part, decided):
+            labels.extend(part.labels)
+    result.entities = _unique(result.entities, _entity_content, lambda e: e.start is not None)
+    result.relations = _unique(result.relations, _relation_content, _relation_grounded)
+    result.events = _unique(result.events, _event_content, _event_grounded)
+    result.labels = [LabelScore(label) for label in dict.fromkeys(labels)]
+    return result
+
+
+def _superseded(part: SliceRecords, decided: set) -> bool:
+    """A classification slice whose winners a run-off of the same schema has already judged."""
+    slice = part.slice
+    return (
+        slice is not None
+        and not slice.final_round
+        and slice.schema.kind is TaskKind.CLASSIFICATION
+        and slice.schema in decided
+    )
+
+
+def _unique(
+    records: list[R], content: Callable[[R], Hashable], grounded: Callable[[R], bool]
+) -> list[R]:
+    placed = {content(record) for record in records if grounded(record)}
+    seen: set[R] = set()
+    kept: list[R] = []
+    for record in records:
+        if record in seen:
+            continue
+        seen.add(record)
+        if not grounded(record) and content(record) in placed:
+            continue
+        kept.append(record)
+    return kept
+
+
+def _entity_content(entity: Entity) -> Hashable:
+    return (entity.type, entity.text)
+
+
+def _relation_content(relation: Relation) -> Hashable:
+    return (relation.subject, relation.relation, relation.object)
+
+
+def _relation_grounded(relation: Relation) -> bool:
+    return relation.subject_start is not None or relation.object_start is not None
+
+
+def _event_content(event: Event) -> Hashable:
+    return (event.type, event.trigger, tuple((a.role, a.text) for a in event.arguments))
+
+
+def _event_grounded(event: Event) -> bool:
+    return event.trigger_start is not None or any(a.start is not None for a in event.arguments)

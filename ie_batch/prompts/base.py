@@ -1,0 +1,111 @@
+"""What every prompt format provides: a rendered prompt, its answer schema, and its parser.
+
+One format object both renders prompts and parses their answers, so the two cannot drift apart.
+Prompts are chat messages; the engine applies the model's own chat template.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from ie_batch.parsing import SliceRecords, parse_answer
+from ie_batch.prompts.answer_schema import ArgumentShape, answer_schema
+from ie_batch.results import DocumentResult
+from ie_batch.schema import SchemaSlice, TaskKind
+
+
+@dataclass(frozen=True)
+class Message:
+    role: str
+    content: str
+
+
+@dataclass(frozen=True)
+class Example:
+    """A solved document shown to the model (few-shot); its answer is cut to each slice."""
+
+    text: str
+    result: DocumentResult
+
+
+@dataclass(frozen=True)
+class Prompt:
+    messages: tuple[Message, ...]
+    answer_schema: dict[str, Any]
+    slice: SchemaSlice = field(compare=False)
+
+    def chat(self) -> list[dict[str, str]]:
+        """The messages in the shape chat templates and OpenAI-compatible servers take."""
+        return [{"role": m.role, "content": m.content} for m in self.messages]
+
+
+class PromptFormat(ABC):
+    """A way of asking a model for one slice of a schema, and of reading its answer."""
+
+    name: ClassVar[str]
+    argument_shape: ClassVar[ArgumentShape] = "list"
+
+    @abstractmethod
+    def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
+        """The prompt for one (document, slice)."""
+
+    def answer_schema(self, slice_: SchemaSlice) -> dict[str, Any]:
+        return answer_schema(slice_, self.argument_shape)
+
+    def parse(
+        self,
+        answer: str,
+        slice_: SchemaSlice,
+        text: str,
+        *,
+        keep_ungrounded: bool = True,
+        offset: int = 0,
+    ) -> SliceRecords:
+        """The grounded records of one answer about `text`; never raises on model output."""
+        return parse_answer(answer, slice_, text, keep_ungrounded=keep_ungrounded, offset=offset)
+
+    def example_answer(self, result: DocumentResult, slice_: SchemaSlice) -> dict[str, Any]:
+        """The answer object a perfect model gives for `result`, cut to the slice's labels."""
+        kind = slice_.schema.kind
+        names = slice_.label_names
+        if kind is TaskKind.NER:
+            return {n: [e.text for e in result.entities if e.type == n] for n in names}
+        if kind is TaskKind.RE:
+            return {
+                n: [
+                    {"subject": r.subject, "object": r.object}
+                    for r in result.relations
+                    if r.relation == n
+                ]
+                for n in names
+            }
+        if kind is TaskKind.EE:
+            return {
+                event.name: [
+                    {"trigger": e.trigger, "arguments": self._example_arguments(e, event.roles)}
+                    for e in result.events
+                    if e.type == event.name
+                ]
+                for event in slice_.labels
+            }
+        return self._example_classification(result, slice_)
+
+    def _example_arguments(self, event: Any, roles: Sequence[str]) -> dict[str, Any]:
+        values = {role: [a.text for a in event.arguments if a.role == role] for role in roles}
+        if self.argument_shape == "list":
+            return values
+        return {
+            role: (texts[0] if len(texts) == 1 else texts or "NAN")
+            for role, texts in values.items()
+        }
+
+    @staticmethod
+    def _example_classification(result: DocumentResult, slice_: SchemaSlice) -> dict[str, Any]:
+        schema = slice_.schema
+        gold = [label.label for label in result.labels if label.label in slice_.label_names]
+        if schema.multi_label:  # type: ignore[union-attr]
+            return {"labels": gold or [schema.none_label]}  # type: ignore[union-attr]
+        return {"label": gold[0] if gold else schema.none_label}  # type: ignore[union-attr]

@@ -1,0 +1,131 @@
+"""The default format for general instruction-tuned models: the document first, then the slice.
+
+Every slice of a document shares the same prompt prefix (system message + document), which is what
+vLLM's prefix cache reuses; only the short task part after it differs. Label descriptions, when a
+schema gives them, are shown next to each label: small models lean on them heavily.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from ie_batch.prompts.base import Example, Message, Prompt, PromptFormat
+from ie_batch.schema import SchemaSlice, TaskKind
+
+_SYSTEM = {
+    "en": (
+        "You extract structured information from text. Answer with one JSON object and nothing "
+        "else. Copy every span exactly as it is written in the text; never invent one."
+    ),
+    "zh": "你负责从文本中抽取结构化信息。只用一个JSON对象回答。每个片段都必须从原文中原样复制，不要编造。",
+}
+
+_TASK = {
+    ("en", TaskKind.NER): "Find the mentions of these entity types in the text:",
+    ("en", TaskKind.RE): "Find the relations of these types stated in the text:",
+    ("en", TaskKind.EE): "Find the events of these types in the text, with their trigger words "
+    "and arguments:",
+    ("en", TaskKind.CLASSIFICATION): "Classify the text. The possible labels are:",
+    ("zh", TaskKind.NER): "找出文本中属于以下实体类型的片段：",
+    ("zh", TaskKind.RE): "找出文本中表述的以下类型的关系：",
+    ("zh", TaskKind.EE): "找出文本中以下类型的事件，以及它们的触发词和论元：",
+    ("zh", TaskKind.CLASSIFICATION): "对文本进行分类。可选的标签有：",
+}
+
+_ANSWER = {
+    (
+        "en",
+        TaskKind.NER,
+    ): "Answer with a JSON object whose keys are exactly these types; each value "
+    "lists the spans copied from the text (an empty list if there are none).",
+    (
+        "en",
+        TaskKind.RE,
+    ): "Answer with a JSON object whose keys are exactly these relations; each value "
+    'lists {"subject": ..., "object": ...} pairs copied from the text (an empty list if none).',
+    ("en", TaskKind.EE): "Answer with a JSON object whose keys are exactly these event types; each "
+    'value lists {"trigger": ..., "arguments": {role: [spans]}} (an empty list if none).',
+    (
+        "zh",
+        TaskKind.NER,
+    ): "用JSON对象回答，键恰好是这些类型；每个值是从文本中复制的片段列表（没有则为空列表）。",
+    (
+        "zh",
+        TaskKind.RE,
+    ): '用JSON对象回答，键恰好是这些关系；每个值是从文本中复制的{"subject": ..., "object": ...}列表（没有则为空列表）。',
+    (
+        "zh",
+        TaskKind.EE,
+    ): '用JSON对象回答，键恰好是这些事件类型；每个值是{"trigger": ..., "arguments": {论元角色: [片段]}}的列表（没有则为空列表）。',
+}
+
+_TEXT_HEADER = {"en": "Text:", "zh": "文本："}
+_EXAMPLES_HEADER = {"en": "Solved examples:", "zh": "示例："}
+_ANSWER_HEADER = {"en": "Answer:", "zh": "答案："}
+
+
+class DocumentFirstFormat(PromptFormat):
+    name = "document_first"
+
+    def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
+        language = slice_.schema.language
+        parts = [_TEXT_HEADER[language], text, ""]
+        if examples:
+            parts.append(_EXAMPLES_HEADER[language])
+            for example in examples:
+                answer = json.dumps(self.example_answer(example.result, slice_), ensure_ascii=False)
+                parts += [
+                    f"{_TEXT_HEADER[language]} {example.text}",
+                    f"{_ANSWER_HEADER[language]} {answer}",
+                ]
+            parts.append("")
+        parts.append(_TASK[language, slice_.schema.kind])
+        parts += [self._label_line(label, slice_) for label in slice_.labels]
+        parts.append(self._answer_instruction(slice_))
+        messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(parts)))
+        return Prompt(messages=messages, answer_schema=self.answer_schema(slice_), slice=slice_)
+
+    @staticmethod
+    def _label_line(label: object, slice_: SchemaSlice) -> str:
+        name = label.name
+        description = getattr(label, "description", None)
+        line = f"- {name}: {description}" if description else f"- {name}"
+        roles = getattr(label, "roles", ())
+        if roles:
+            line += (" (roles: " if slice_.schema.language == "en" else "（论元：") + ", ".join(
+                roles
+            )
+            line += ")" if slice_.schema.language == "en" else "）"
+        subject_types = getattr(label, "subject_types", ())
+        if subject_types:
+            joined = ", ".join(subject_types)
+            line += (
+                f" (subject is a {joined})"
+                if slice_.schema.language == "en"
+                else f"（主体为{joined}）"
+            )
+        return line
+
+    @staticmethod
+    def _answer_instruction(slice_: SchemaSlice) -> str:
+        schema = slice_.schema
+        language = schema.language
+        if schema.kind is not TaskKind.CLASSIFICATION:
+            return _ANSWER[language, schema.kind]
+        none = "" if slice_.final_round else schema.none_label  # type: ignore[union-attr]
+        if schema.multi_label:  # type: ignore[union-attr]
+            if language == "zh":
+                return '用{"labels": [...]}回答，列出所有适用的标签' + (
+                    f'；都不适用时回答["{none}"]。' if none else "。"
+                )
+            return 'Answer with {"labels": [...]} listing every label that applies' + (
+                f'; answer ["{none}"] if none applies.' if none else "."
+            )
+        if language == "zh":
+            return '用{"label": ...}回答，给出最合适的一个标签' + (
+                f'；都不合适时回答"{none}"。' if none else "。"
+            )
+        return 'Answer with {"label": ...} naming the one best label' + (
+            f'; answer "{none}" if none fits.' if none else "."
+        )
