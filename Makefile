@@ -29,5 +29,12 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check ie_batch tests
 
+# The main job on the embedded default model over examples/corpus (English, then Chinese).
+demo: $(STAMP)
+	$(VENV)/bin/ie-batch model prepare
+	rm -rf out/demo
+	$(VENV)/bin/ie-batch run --config examples/demo_en.yaml
+	$(VENV)/bin/ie-batch run --config examples/demo_zh.yaml
+
 clean:
 	rm -rf $(VENV) .pytest_cache

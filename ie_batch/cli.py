@@ -38,11 +38,11 @@ def schema_show(
     try:
         schema = load_schema(file, task=task)
         fmt = get_format(prompt_format)
+        slices = rotate(schema, doc_id="example", order=order)  # type: ignore[arg-type]
     except (SchemaError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     document = text or _SAMPLE_TEXT[schema.language]
-    slices = rotate(schema, doc_id="example", order=order)  # type: ignore[arg-type]
     console.print(
         f"[bold]{schema.name}[/bold]: {schema.kind.value}, {len(schema.label_specs)} labels, "
         f"language {schema.language}, split_num {schema.effective_split_num} "
@@ -86,6 +86,65 @@ def eval_command(
             *(str(figures.get(k, "")) for k in ("tp", "pred", "gold")),
         )
     console.print(table)
+
+
+model_app = typer.Typer(no_args_is_help=True, help="The embedded default model.")
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("prepare")
+def model_prepare(
+    size: Annotated[str, typer.Option(help="0.5b (default) or 1.5b.")] = "0.5b",
+) -> None:
+    """Assemble, verify and convert the embedded model once; later runs find it cached."""
+    from ie_batch.engines.embedded_model import prepare_embedded_model
+
+    path = prepare_embedded_model(size, log=lambda line: console.print(line, highlight=False))
+    console.print(f"embedded model {size}: {path}", highlight=False)
+
+
+@app.command("run")
+def run_command(
+    config: Annotated[Path | None, typer.Option(help="A job config YAML.")] = None,
+    input_paths: Annotated[
+        list[str] | None, typer.Option("--input", help="Shard file, folder, glob or URI.")
+    ] = None,
+    schemas: Annotated[
+        list[str] | None, typer.Option("--schema", help="Schema file or shipped schema name.")
+    ] = None,
+    output: Annotated[str | None, typer.Option(help="Output folder or URI.")] = None,
+    model: Annotated[str | None, typer.Option(help="embedded, embedded:1.5b, path or id.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Read at most this many rows.")] = None,
+    ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+) -> None:
+    """Run the main job: from a config file, or from flags alone (flags override the file)."""
+    from ie_batch.config import ConfigError, config_from_data, load_config
+    from ie_batch.pipeline import run_job
+
+    overrides: dict = {}
+    if input_paths:
+        overrides.setdefault("input", {})["paths"] = input_paths
+    if limit is not None:
+        overrides.setdefault("input", {})["limit"] = limit
+    if schemas:
+        overrides["schemas"] = schemas
+    if output:
+        overrides["output"] = output
+    if model:
+        overrides["engine"] = {"model": model}
+    if ray_address:
+        overrides["ray_address"] = ray_address
+    try:
+        job = load_config(config, overrides) if config else config_from_data({}, "flags", overrides)
+    except ConfigError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    report = run_job(job)
+    console.print(
+        f"{report.total.rows} rows ({report.total.error_rows} with errors) in "
+        f"{report.seconds:.1f} s -> {job.output}",
+        highlight=False,
+    )
 
 
 def main() -> None:

@@ -48,7 +48,10 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event_item(roles: tuple[str, ...], argument_shape: ArgumentShape) -> dict[str, Any]:
-    value = _STRING_LIST if argument_shape == "list" else {"type": "string"}
+    # IEPile writes one string per role, and a list when a role has several values.
+    value = (
+        _STRING_LIST if argument_shape == "list" else {"anyOf": [{"type": "string"}, _STRING_LIST]}
+    )
     return _object({"trigger": {"type": "string"}, "arguments": _object({r: value for r in roles})})
 
 

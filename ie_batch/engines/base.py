@@ -1,0 +1,42 @@
+"""What the extraction code needs from an engine: turn prompts into answer texts, and count tokens.
+
+Engines are async so one actor can keep several batches in flight: while one batch's answers are
+parsed, the engine is already decoding the next. Nothing here imports vLLM.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ie_batch.prompts import Prompt
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One prompt's answer. `error` is set (and `text` empty) when the engine failed on it."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str | None = None
+    error: str | None = None
+
+
+class Engine(ABC):
+    """An LLM behind prompts. `max_model_len` bounds prompt + answer tokens."""
+
+    max_model_len: int
+    max_tokens: int
+
+    @abstractmethod
+    async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        """Answers in the order of `prompts`; a failure of one prompt never fails the others."""
+
+    @abstractmethod
+    def count_tokens(self, prompt: Prompt) -> int:
+        """Tokens the prompt takes once the chat template is applied."""
+
+    def shutdown(self) -> None:  # noqa: B027 - most engines hold nothing to release
+        """Release the engine's processes and memory."""

@@ -1,0 +1,53 @@
+"""A scripted engine for tests of the pipeline logic: no model, no accuracy claims.
+
+It answers each prompt with whatever `answer_fn(prompt)` returns (a JSON string, garbage, or an
+exception to simulate an engine failure) and counts tokens as whitespace-separated words, so
+window splitting can be tested deterministically.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+from ie_batch.engines.base import Engine, Generation
+from ie_batch.prompts import Prompt
+
+AnswerFn = Callable[[Prompt], str]
+
+
+def _empty_answer(prompt: Prompt) -> str:
+    return "{}"
+
+
+class FakeEngine(Engine):
+    def __init__(
+        self, answer_fn: AnswerFn = _empty_answer, max_model_len: int = 4096, max_tokens: int = 256
+    ) -> None:
+        self.answer_fn = answer_fn
+        self.max_model_len = max_model_len
+        self.max_tokens = max_tokens
+        self.prompts_seen: list[Prompt] = []
+
+    async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        await asyncio.sleep(0)  # yield like a real engine would
+        outputs = []
+        for prompt in prompts:
+            self.prompts_seen.append(prompt)
+            try:
+                text = self.answer_fn(prompt)
+            except Exception as exc:  # a scripted engine failure
+                outputs.append(Generation(text="", error=f"engine failed: {exc}"))
+                continue
+            outputs.append(
+                Generation(
+                    text=text,
+                    prompt_tokens=self.count_tokens(prompt),
+                    completion_tokens=len(text.split()),
+                    finish_reason="stop",
+                )
+            )
+        return outputs
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        return sum(len(message.content.split()) for message in prompt.messages)

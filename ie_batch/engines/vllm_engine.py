@@ -1,0 +1,111 @@
+"""The vLLM engine: the only module of ie_batch that imports vllm.
+
+One async engine per Ray actor. Every prompt of a batch is submitted at once and vLLM's scheduler
+interleaves them with the other batches in flight on the same actor; the slices of one document
+share its rendered prefix, which prefix caching computes once. Each answer is constrained to its
+slice's JSON schema (structured outputs) unless that is switched off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from typing import Any, Sequence
+
+from ie_batch.config import EngineConfig
+from ie_batch.engines.base import Engine, Generation
+from ie_batch.engines.embedded_model import resolve_model
+from ie_batch.prompts import Prompt
+
+
+class VllmEngine(Engine):
+    def __init__(self, engine: Any, tokenizer: Any, config: EngineConfig, lora: Any = None) -> None:
+        self._engine = engine
+        self._tokenizer = tokenizer
+        self._config = config
+        self._lora = lora
+        self.max_model_len = config.max_model_len
+        self.max_tokens = config.max_tokens
+
+    @classmethod
+    def from_config(cls, config: EngineConfig, num_gpus: float = 0) -> VllmEngine:
+        from vllm import AsyncEngineArgs, AsyncLLMEngine
+
+        model = resolve_model(config.model)
+        options: dict[str, Any] = {
+            "model": model,
+            "dtype": config.dtype,
+            "max_model_len": config.max_model_len,
+            "enable_prefix_caching": config.enable_prefix_caching,
+            "tensor_parallel_size": config.tensor_parallel_size,
+            "disable_log_stats": True,
+        }
+        if config.quantization:
+            options["quantization"] = config.quantization
+        if num_gpus > 0:
+            options["gpu_memory_utilization"] = config.gpu_memory_utilization
+        else:  # vLLM's CPU backend sizes its KV cache from this variable, not from the arguments
+            os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.cpu_kv_cache_gib))
+        if config.lora_adapter:
+            options["enable_lora"] = True
+        options.update(config.engine_kwargs)
+        engine = AsyncLLMEngine.from_engine_args(AsyncEngineArgs(**options))
+        lora = None
+        if config.lora_adapter:
+            from vllm.lora.request import LoRARequest
+
+            lora = LoRARequest("adapter", 1, config.lora_adapter)
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(model)
+        return cls(engine, tokenizer, config, lora)
+
+    def render(self, prompt: Prompt) -> str:
+        return self._tokenizer.apply_chat_template(
+            prompt.chat(), add_generation_prompt=True, tokenize=False
+        )
+
+    def count_tokens(self, prompt: Prompt) -> int:
+        return len(self._tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"])
+
+    async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        return list(await asyncio.gather(*(self._one(prompt) for prompt in prompts)))
+
+    async def _one(self, prompt: Prompt) -> Generation:
+        from vllm.sampling_params import RequestOutputKind, SamplingParams, StructuredOutputsParams
+
+        structured = (
+            StructuredOutputsParams(json=prompt.answer_schema)
+            if self._config.structured_outputs
+            else None
+        )
+        params = SamplingParams(
+            temperature=self._config.temperature,
+            max_tokens=self._config.max_tokens,
+            structured_outputs=structured,
+            output_kind=RequestOutputKind.FINAL_ONLY,
+        )
+        final = None
+        try:
+            async for output in self._engine.generate(
+                {"prompt": self.render(prompt)},
+                params,
+                uuid.uuid4().hex,
+                lora_request=self._lora,
+            ):
+                final = output
+        except Exception as exc:  # noqa: BLE001 - one failed prompt must not fail its batch
+            return Generation(text="", error=f"vllm: {type(exc).__name__}: {exc}")
+        if final is None or not final.outputs:
+            return Generation(text="", error="vllm: the engine returned no output")
+        completion = final.outputs[0]
+        return Generation(
+            text=completion.text,
+            prompt_tokens=len(final.prompt_token_ids or ()),
+            completion_tokens=len(completion.token_ids),
+            finish_reason=completion.finish_reason,
+        )
+
+    def shutdown(self) -> None:
+        self._engine.shutdown()

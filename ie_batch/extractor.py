@@ -1,0 +1,190 @@
+"""Fan-out and fan-in for a batch of documents: the work one actor does, with any engine.
+
+For every document, every task schema and every slice of its rotated label set (and every window
+of a document too long for the context), one prompt is built; all prompts of the batch go to the
+engine at once, so a document's slices are decoded back to back and share its prefix in the cache.
+Answers are parsed, grounded in the text, and merged back into exactly one result per document.
+Multi-class classification over several slices gets a run-off round among the slice winners.
+
+This module knows nothing of Ray: the pipeline wraps it in an actor, tests drive it with the fake
+engine.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from ie_batch.engines.base import Engine, Generation
+from ie_batch.parsing import SliceRecords, merge_slices
+from ie_batch.prompts import Example, Prompt, PromptFormat
+from ie_batch.results import DocumentResult
+from ie_batch.schema import AnySchema, ClassificationSchema, SchemaSlice, final_round_slice, rotate
+from ie_batch.schema.rotation import LabelOrder
+from ie_batch.windows import Window, split_into_windows, window_char_budget
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    text: str
+
+
+@dataclass
+class DocumentOutcome:
+    """One document's merged result and what it cost."""
+
+    result: DocumentResult
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    prompts: int = 0
+    windows: int = 1
+
+
+@dataclass(frozen=True)
+class ExtractionSettings:
+    label_order: LabelOrder = "sorted"
+    keep_ungrounded: bool = True
+    window_overlap_chars: int = 200
+    examples: Mapping[str, Sequence[Example]] = field(default_factory=dict)
+
+
+@dataclass
+class _Job:
+    """One prompt of the batch, and where its answer goes."""
+
+    document: int
+    window: Window
+    slice: SchemaSlice
+    prompt: Prompt
+
+
+class Extractor:
+    def __init__(
+        self,
+        schemas: Sequence[AnySchema],
+        engine: Engine,
+        prompt_format: PromptFormat,
+        settings: ExtractionSettings = ExtractionSettings(),
+    ) -> None:
+        if not schemas:
+            raise ValueError("an extractor needs at least one schema")
+        names = [schema.name for schema in schemas]
+        if len(set(names)) != len(names):
+            raise ValueError(f"schema names must be unique within a job, got {names}")
+        self.schemas = list(schemas)
+        self.engine = engine
+        self.format = prompt_format
+        self.settings = settings
+
+    async def extract(self, documents: Sequence[Document]) -> list[DocumentOutcome]:
+        outcomes = [DocumentOutcome(DocumentResult()) for _ in documents]
+        parts: list[list[SliceRecords]] = [[] for _ in documents]
+        jobs: list[_Job] = []
+        for index, document in enumerate(documents):
+            planned, errors = self._plan(index, document)
+            jobs.extend(planned)
+            parts[index].extend(SliceRecords(errors=[e]) for e in errors)
+            outcomes[index].windows = len({job.window.start for job in planned}) or 1
+        await self._run(jobs, documents, parts, outcomes)
+        await self._run(self._run_offs(jobs, parts), documents, parts, outcomes)
+        for index, outcome in enumerate(outcomes):
+            outcome.result = merge_slices(parts[index])
+        return outcomes
+
+    def _plan(self, index: int, document: Document) -> tuple[list[_Job], list[str]]:
+        """Every (window, slice) prompt of one document, or the reason it cannot be asked."""
+        jobs: list[_Job] = []
+        errors: list[str] = []
+        for schema in self.schemas:
+            examples = self.settings.examples.get(schema.name, ())
+            for slice_ in rotate(schema, doc_id=document.id, order=self.settings.label_order):
+                windows, error = self._windows(document.text, slice_, examples)
+                if error:
+                    errors.append(error)
+                for window in windows:
+                    prompt = self.format.render(window.text, slice_, examples)
+                    jobs.append(_Job(index, window, slice_, prompt))
+        return jobs, errors
+
+    def _windows(
+        self, text: str, slice_: SchemaSlice, examples: Sequence[Example]
+    ) -> tuple[list[Window], str | None]:
+        """The whole text when its prompt fits the context, else overlapping windows that do."""
+        budget = self.engine.max_model_len - self.engine.max_tokens
+        full = self.engine.count_tokens(self.format.render(text, slice_, examples))
+        if full <= budget:
+            return [Window(0, text)], None
+        overhead = self.engine.count_tokens(self.format.render("", slice_, examples))
+        room = budget - overhead
+        if room <= 0:
+            return [], (
+                f"slice {slice_.key}: its prompt without the text takes {overhead} tokens, more "
+                f"than the {budget} the context leaves after {self.engine.max_tokens} answer tokens"
+            )
+        max_chars = window_char_budget(text, full - overhead, room)
+        overlap = min(self.settings.window_overlap_chars, max_chars // 4)
+        return split_into_windows(text, max_chars, overlap), None
+
+    def _run_offs(self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]) -> list[_Job]:
+        """A final round for each (document, multi-class schema) whose slices chose several labels."""
+        winners: dict[tuple[int, str], list[str]] = defaultdict(list)
+        first_window: dict[int, Window] = {}
+        for job in jobs:
+            first_window.setdefault(job.document, job.window)
+        for index, document_parts in enumerate(parts):
+            for part in document_parts:
+                schema = part.slice.schema if part.slice is not None else None
+                if isinstance(schema, ClassificationSchema) and not schema.multi_label:
+                    winners[index, schema.name].extend(part.labels)
+        run_offs = []
+        by_name = {schema.name: schema for schema in self.schemas}
+        for (index, name), labels in winners.items():
+            schema = by_name[name]
+            assert isinstance(schema, ClassificationSchema)
+            slice_ = final_round_slice(schema, labels)
+            if slice_ is not None:
+                window = first_window[index]
+                examples = self.settings.examples.get(name, ())
+                prompt = self.format.render(window.text, slice_, examples)
+                run_offs.append(_Job(index, window, slice_, prompt))
+        return run_offs
+
+    async def _run(
+        self,
+        jobs: Sequence[_Job],
+        documents: Sequence[Document],
+        parts: list[list[SliceRecords]],
+        outcomes: list[DocumentOutcome],
+    ) -> None:
+        if not jobs:
+            return
+        try:
+            generations = await self.engine.generate([job.prompt for job in jobs])
+        except Exception as exc:  # the engine itself failed: every prompt of the batch did
+            reason = f"engine failed: {type(exc).__name__}: {exc}"
+            generations = [Generation(text="", error=reason) for _ in jobs]
+        for job, generation in zip(jobs, generations, strict=True):
+            outcome = outcomes[job.document]
+            outcome.prompts += 1
+            outcome.prompt_tokens += generation.prompt_tokens
+            outcome.completion_tokens += generation.completion_tokens
+            if generation.error is not None:
+                part = SliceRecords(
+                    slice=job.slice, errors=[f"slice {job.slice.key}: {generation.error}"]
+                )
+            else:
+                part = self.format.parse(
+                    generation.text,
+                    job.slice,
+                    job.window.text,
+                    keep_ungrounded=self.settings.keep_ungrounded,
+                    offset=job.window.start,
+                )
+                if generation.finish_reason == "length":
+                    part.errors.append(
+                        f"slice {job.slice.key}: the answer hit the {self.engine.max_tokens}-token "
+                        "limit"
+                    )
+            parts[job.document].append(part)

@@ -1,0 +1,1 @@
+"""Storage: listing and reading shards, writing results, and the commit manifest."""

@@ -1,0 +1,180 @@
+"""answer_schema: the JSON schema an answer to one slice must follow (structured outputs)."""
+
+import pytest
+
+from ie_batch.prompts import answer_schema, get_format
+from ie_batch.schema import (
+    ClassificationSchema,
+    EeSchema,
+    NerSchema,
+    ReSchema,
+    final_round_slice,
+    rotate,
+)
+
+NER = NerSchema(name="ner", entities=["person", "location", "organization"])
+RE = ReSchema(name="re", relations=["founded by", "located in"])
+EE = EeSchema(
+    name="ee",
+    events=[
+        {"type": "acquisition", "arguments": ["buyer", "target"]},
+        {"type": "layoff", "arguments": ["company"]},
+    ],
+)
+TOPIC = ClassificationSchema(name="topic", labels=["world", "sports", "business", "sci_tech"])
+TOPIC_MULTI = ClassificationSchema(
+    name="tags", labels=["world", "sports", "business"], multi_label=True
+)
+TOPIC_ZH = ClassificationSchema(name="主题", language="zh", labels=["体育", "财经"])
+
+
+def _is_closed_object(schema, keys):
+    return (
+        schema["type"] == "object"
+        and list(schema["properties"]) == list(keys)
+        and schema["required"] == list(keys)
+        and schema["additionalProperties"] is False
+    )
+
+
+def _validator(schema):
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_ner_keys_are_exactly_the_slice_labels_each_an_array_of_strings():
+    schema = NerSchema(name="ner", entities=[f"t{i:02d}" for i in range(13)], split_num=6)
+    for slice_ in rotate(schema):
+        result = answer_schema(slice_)
+        assert _is_closed_object(result, slice_.label_names)
+        for value in result["properties"].values():
+            assert value == {"type": "array", "items": {"type": "string"}}
+
+
+def test_ner_slices_together_ask_every_label_once():
+    schema = NerSchema(name="ner", entities=[f"t{i:02d}" for i in range(13)], split_num=6)
+    keys = [key for s in rotate(schema) for key in answer_schema(s)["properties"]]
+    assert sorted(keys) == schema.label_names
+
+
+def test_re_values_are_arrays_of_closed_subject_object_pairs():
+    slice_ = rotate(RE)[0]
+    result = answer_schema(slice_)
+    assert _is_closed_object(result, ["founded by", "located in"])
+    for value in result["properties"].values():
+        assert value["type"] == "array"
+        assert _is_closed_object(value["items"], ["subject", "object"])
+        assert value["items"]["properties"]["subject"] == {"type": "string"}
+
+
+def test_ee_values_are_arrays_of_trigger_and_role_lists():
+    result = answer_schema(rotate(EE)[0])
+    assert _is_closed_object(result, ["acquisition", "layoff"])
+    item = result["properties"]["acquisition"]["items"]
+    assert _is_closed_object(item, ["trigger", "arguments"])
+    assert item["properties"]["trigger"] == {"type": "string"}
+    arguments = item["properties"]["arguments"]
+    assert _is_closed_object(arguments, ["buyer", "target"])
+    assert arguments["properties"]["buyer"] == {"type": "array", "items": {"type": "string"}}
+
+
+def test_ee_string_argument_shape_gives_one_string_per_role():
+    result = answer_schema(rotate(EE)[0], argument_shape="string")
+    arguments = result["properties"]["layoff"]["items"]["properties"]["arguments"]
+    assert _is_closed_object(arguments, ["company"])
+    assert arguments["properties"]["company"] == {
+        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+    }
+
+
+def test_iepile_format_uses_string_arguments_and_document_first_uses_lists():
+    slice_ = rotate(EE)[0]
+    iepile = get_format("iepile").answer_schema(slice_)
+    document_first = get_format("document_first").answer_schema(slice_)
+    role = ["properties", "acquisition", "items", "properties", "arguments", "properties", "buyer"]
+    for key in role:
+        iepile, document_first = iepile[key], document_first[key]
+    assert iepile["anyOf"][0] == {"type": "string"}
+    assert document_first["type"] == "array"
+
+
+def test_classification_enum_is_slice_labels_plus_none():
+    slices = rotate(ClassificationSchema(name="c", labels=list("abcdefg"), split_num=4))
+    assert len(slices) == 2
+    for slice_ in slices:
+        result = answer_schema(slice_)
+        assert _is_closed_object(result, ["label"])
+        assert result["properties"]["label"] == {
+            "type": "string",
+            "enum": [*slice_.label_names, "none"],
+        }
+
+
+def test_chinese_classification_none_label_is_wu():
+    result = answer_schema(rotate(TOPIC_ZH)[0])
+    assert result["properties"]["label"]["enum"] == ["体育", "财经", "无"]
+
+
+def test_final_round_enum_has_no_none_label():
+    slice_ = final_round_slice(TOPIC, ["sports", "business"])
+    result = answer_schema(slice_)
+    assert result["properties"]["label"]["enum"] == ["sports", "business"]
+
+
+def test_multi_label_is_a_unique_array_of_the_enum():
+    result = answer_schema(rotate(TOPIC_MULTI)[0])
+    assert _is_closed_object(result, ["labels"])
+    labels = result["properties"]["labels"]
+    assert labels["type"] == "array"
+    assert labels["uniqueItems"] is True
+    assert labels["items"] == {"type": "string", "enum": ["business", "sports", "world", "none"]}
+
+
+def test_real_ner_answer_validates_and_wrong_ones_do_not():
+    validator = _validator(answer_schema(rotate(NER)[0]))
+    good = {"location": ["Berlin"], "organization": [], "person": ["Tim Cook", "Angela Merkel"]}
+    assert validator.is_valid(good)
+    assert not validator.is_valid({"location": ["Berlin"], "person": []})  # missing a label
+    assert not validator.is_valid({**good, "date": ["Monday"]})  # invented label
+    assert not validator.is_valid({**good, "person": "Tim Cook"})  # not a list
+
+
+def test_real_re_answer_validates_and_extra_keys_do_not():
+    validator = _validator(answer_schema(rotate(RE)[0]))
+    good = {"founded by": [{"subject": "Apple", "object": "Steve Jobs"}], "located in": []}
+    assert validator.is_valid(good)
+    bad = {"founded by": [{"subject": "Apple", "object": "Jobs", "note": "x"}], "located in": []}
+    assert not validator.is_valid(bad)
+    assert not validator.is_valid({"founded by": [{"subject": "Apple"}], "located in": []})
+
+
+def test_real_ee_answers_validate_in_both_argument_shapes():
+    slice_ = rotate(EE)[0]
+    lists = _validator(answer_schema(slice_))
+    strings = _validator(answer_schema(slice_, argument_shape="string"))
+    as_lists = {
+        "acquisition": [{"trigger": "bought", "arguments": {"buyer": ["Apple"], "target": []}}],
+        "layoff": [],
+    }
+    as_strings = {
+        "acquisition": [{"trigger": "bought", "arguments": {"buyer": "Apple", "target": "NAN"}}],
+        "layoff": [],
+    }
+    assert lists.is_valid(as_lists) and not lists.is_valid(as_strings)
+    # IEPile: one string per role, or a list when a role has several values
+    assert strings.is_valid(as_strings) and strings.is_valid(as_lists)
+
+
+def test_real_classification_answers_validate():
+    slice_ = rotate(TOPIC)[0]
+    single = _validator(answer_schema(slice_))
+    assert single.is_valid({"label": "sports"})
+    assert single.is_valid({"label": "none"})
+    assert not single.is_valid({"label": "weather"})
+    multi = _validator(answer_schema(rotate(TOPIC_MULTI)[0]))
+    assert multi.is_valid({"labels": ["sports", "business"]})
+    assert not multi.is_valid({"labels": ["sports", "sports"]})
+    final = _validator(answer_schema(final_round_slice(TOPIC, ["sports", "world"])))
+    assert final.is_valid({"label": "world"})
+    assert not final.is_valid({"label": "none"})

@@ -1,0 +1,201 @@
+"""The job configuration: validation with named fields, YAML loading, the fingerprint."""
+
+import pytest
+
+from ie_batch.config import (
+    SHIPPED_SCHEMAS,
+    ConfigError,
+    JobConfig,
+    config_from_data,
+    load_config,
+    schema_path,
+)
+from ie_batch.schema import load_schema
+
+MINIMAL = {"input": {"paths": "data/"}, "schemas": ["news_ner_en"], "output": "out/"}
+
+
+def _with(**sections):
+    data = {**MINIMAL}
+    for key, value in sections.items():
+        data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
+    return config_from_data(data)
+
+
+def test_minimal_config_takes_the_defaults():
+    config = config_from_data(MINIMAL)
+    assert isinstance(config, JobConfig)
+    assert config.input.paths == ["data/"]  # one path becomes a list
+    assert config.input.text_column == "text" and config.input.id_column == "id"
+    assert config.engine.model == "embedded"
+    assert config.engine.structured_outputs is True
+    assert config.engine.max_model_len == 2048 and config.engine.max_tokens == 384
+    assert config.pool.batch_size == 16 and config.pool.num_gpus == 0
+    assert config.prompt.format == "document_first" and config.prompt.label_order == "sorted"
+    assert config.ray_address is None
+
+
+def test_every_field_has_a_description():
+    def undescribed(model, prefix=""):
+        for name, info in model.model_fields.items():
+            annotation = info.annotation
+            if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+                yield from undescribed(annotation, f"{prefix}{name}.")
+            elif not info.description:
+                yield f"{prefix}{name}"
+
+    # sections are walked into: every leaf field of every section is described
+    assert list(undescribed(JobConfig)) == []
+
+
+def test_bad_field_names_the_nested_field():
+    with pytest.raises(ConfigError, match=r"<config>: field 'engine\.max_tokens'"):
+        _with(engine={"max_tokens": 3})
+
+
+def test_unknown_field_is_rejected_by_name():
+    with pytest.raises(ConfigError, match=r"field 'pool\.batchsize'.*Extra inputs"):
+        _with(pool={"batchsize": 8})
+
+
+def test_missing_required_field_is_named():
+    with pytest.raises(ConfigError, match="field 'output'"):
+        config_from_data({"input": {"paths": ["a"]}, "schemas": ["news_ner_en"]})
+
+
+def test_bad_literal_is_named():
+    with pytest.raises(ConfigError, match=r"field 'prompt\.label_order'"):
+        _with(prompt={"label_order": "random"})
+
+
+def test_empty_schema_list_is_rejected():
+    with pytest.raises(ConfigError, match="field 'schemas'"):
+        _with(schemas=[])
+
+
+def test_source_name_goes_into_the_error():
+    with pytest.raises(ConfigError, match="^job.yaml: field"):
+        config_from_data({**MINIMAL, "output": None}, source="job.yaml")
+
+
+def test_overrides_are_merged_deeply():
+    config = config_from_data(MINIMAL, overrides={"engine": {"max_tokens": 64}, "output": "o2"})
+    assert config.engine.max_tokens == 64
+    assert config.engine.max_model_len == 2048  # the rest of the section stays
+    assert config.output == "o2"
+    assert config.input.paths == ["data/"]
+
+
+def test_config_is_frozen():
+    config = config_from_data(MINIMAL)
+    with pytest.raises(ValueError):
+        config.output = "elsewhere"
+
+
+def test_load_config_reads_a_yaml_file(tmp_path):
+    path = tmp_path / "job.yaml"
+    path.write_text(
+        "input:\n"
+        "  paths: [s3://bucket/news/*.parquet, local/extra.jsonl]\n"
+        "  text_column: body\n"
+        "schemas: [news_ner_en, topic_en]\n"
+        "output: s3://bucket/enriched/\n"
+        "engine:\n"
+        "  model: Qwen/Qwen2.5-1.5B-Instruct\n"
+        "  max_tokens: 256\n"
+        "pool:\n"
+        "  num_gpus: 1\n"
+        "  max_actors: 4\n",
+        encoding="utf-8",
+    )
+    config = load_config(path, overrides={"input": {"limit": 10}})
+    assert config.input.paths == ["s3://bucket/news/*.parquet", "local/extra.jsonl"]
+    assert config.input.text_column == "body"
+    assert config.input.limit == 10
+    assert config.schemas == ["news_ner_en", "topic_en"]
+    assert config.engine.model == "Qwen/Qwen2.5-1.5B-Instruct"
+    assert config.engine.max_tokens == 256
+    assert config.pool.num_gpus == 1 and config.pool.max_actors == 4
+
+
+def test_load_config_errors_name_the_file(tmp_path):
+    with pytest.raises(ConfigError, match="missing.yaml: cannot read the file"):
+        load_config(tmp_path / "missing.yaml")
+    listing = tmp_path / "list.yaml"
+    listing.write_text("- a\n- b\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="list.yaml: expected a mapping"):
+        load_config(listing)
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("input: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="broken.yaml: expected YAML"):
+        load_config(broken)
+    invalid = tmp_path / "invalid.yaml"
+    invalid.write_text("input: {paths: [a]}\nschemas: [x]\noutput: o\nengine: {kind: sglang}\n")
+    with pytest.raises(ConfigError, match=rf"{invalid}: field 'engine\.kind'"):
+        load_config(invalid)
+
+
+def test_fingerprint_is_stable_and_short():
+    assert config_from_data(MINIMAL).fingerprint() == config_from_data(MINIMAL).fingerprint()
+    assert len(config_from_data(MINIMAL).fingerprint()) == 16
+
+
+def test_fingerprint_changes_with_the_model():
+    base = config_from_data(MINIMAL).fingerprint()
+    assert _with(engine={"model": "embedded:1.5b"}).fingerprint() != base
+
+
+def test_fingerprint_changes_with_prompt_settings():
+    base = config_from_data(MINIMAL).fingerprint()
+    assert _with(prompt={"format": "iepile"}).fingerprint() != base
+    assert _with(engine={"max_tokens": 128}).fingerprint() != base
+
+
+def test_fingerprint_changes_when_a_schema_file_changes(tmp_path):
+    schema = tmp_path / "mine.yaml"
+    schema.write_text("task: ner\nentities: [person, location]\n", encoding="utf-8")
+    config = _with(schemas=[str(schema)])
+    before = config.fingerprint()
+    assert config.fingerprint() == before
+    schema.write_text("task: ner\nentities: [person, location, date]\n", encoding="utf-8")
+    assert config.fingerprint() != before
+
+
+def test_fingerprint_ignores_where_the_job_reads_and_writes():
+    base = config_from_data(MINIMAL).fingerprint()
+    assert _with(output="s3://other/place/").fingerprint() == base
+    assert _with(input={"paths": ["elsewhere/*.jsonl"], "limit": 5}).fingerprint() == base
+    assert _with(ray_address="ray://head:10001").fingerprint() == base
+
+
+def test_fingerprint_changes_with_the_text_column():
+    assert (
+        _with(input={"text_column": "body"}).fingerprint()
+        != config_from_data(MINIMAL).fingerprint()
+    )
+
+
+def test_fingerprint_ignores_how_many_actors_run_the_job():
+    base = config_from_data(MINIMAL).fingerprint()
+    assert _with(pool={"min_actors": 2, "max_actors": 8}).fingerprint() == base
+
+
+def test_schema_path_of_a_bare_name_is_the_shipped_schema():
+    path = schema_path("news_ner_en")
+    assert path == SHIPPED_SCHEMAS / "news_ner_en.yaml"
+    assert path.is_file()
+    assert load_schema(path).name == "news_ner_en"
+
+
+def test_schema_path_of_a_file_is_that_file(tmp_path):
+    assert str(schema_path("my/own.yaml")) == "my/own.yaml"
+    existing = tmp_path / "noext"
+    existing.write_text("task: ner\nentities: [a]\n", encoding="utf-8")
+    assert schema_path(str(existing)) == existing
+
+
+def test_every_shipped_schema_resolves_and_loads():
+    names = sorted(p.stem for p in SHIPPED_SCHEMAS.glob("*.yaml"))
+    assert "news_ner_en" in names
+    for name in names:
+        assert load_schema(schema_path(name)).name

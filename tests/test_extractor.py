@@ -1,0 +1,344 @@
+"""Extractor: fan-out of documents into (document, slice, window) prompts and fan-in of answers,
+driven with the scripted FakeEngine."""
+
+import asyncio
+import json
+import re
+
+import pytest
+
+from ie_batch.engines.base import Generation
+from ie_batch.engines.fake import FakeEngine
+from ie_batch.extractor import Document, ExtractionSettings, Extractor
+from ie_batch.prompts import Example, get_format
+from ie_batch.results import DocumentResult, Entity, LabelScore
+from ie_batch.schema import ClassificationSchema, NerSchema, rotate
+
+FORMAT = get_format("document_first")
+CITIES = ["Berlin", "Paris", "Tokyo"]
+PEOPLE = ["Tim Cook", "Angela Merkel"]
+NER = NerSchema(name="ner", entities=["city", "person"])
+NER13 = NerSchema(name="ner13", entities=["city", "person", *[f"t{i:02d}" for i in range(11)]])
+TOPIC = ClassificationSchema(
+    name="topic", labels=["business", "sports", "tech", "world"], split_num=2
+)
+
+
+def _document_text(prompt) -> str:
+    """The document in a document_first prompt: the block after 'Text:' up to the blank line."""
+    user = prompt.messages[1].content
+    return user.removeprefix("Text:\n").split("\n\n", 1)[0]
+
+
+def ner_answer(prompt) -> str:
+    """A perfect NER model for `city` and `person`: every listed name the text contains."""
+    text = _document_text(prompt)
+    known = {"city": CITIES, "person": PEOPLE}
+    return json.dumps(
+        {name: [n for n in known.get(name, []) if n in text] for name in prompt.slice.label_names}
+    )
+
+
+def _extract(extractor, documents):
+    return asyncio.run(extractor.extract(documents))
+
+
+def _docs(*texts):
+    return [Document(id=f"d{i}", text=text) for i, text in enumerate(texts)]
+
+
+def test_one_outcome_per_document_in_order():
+    docs = _docs("Tim Cook is in Berlin.", "Nothing here.", "Angela Merkel visited Paris.")
+    outcomes = _extract(Extractor([NER], FakeEngine(ner_answer), FORMAT), docs)
+    assert len(outcomes) == 3
+    assert [{e.text for e in o.result.entities} for o in outcomes] == [
+        {"Tim Cook", "Berlin"},
+        set(),
+        {"Angela Merkel", "Paris"},
+    ]
+    assert all(o.result.errors == [] for o in outcomes)
+
+
+def test_no_documents_no_prompts():
+    engine = FakeEngine(ner_answer)
+    assert _extract(Extractor([NER], engine, FORMAT), []) == []
+    assert engine.prompts_seen == []
+
+
+def test_every_document_slice_pair_is_asked_once():
+    docs = _docs("Tim Cook is in Berlin.", "Paris.", "Tokyo.")
+    engine = FakeEngine(ner_answer)
+    outcomes = _extract(Extractor([NER13], engine, FORMAT), docs)
+    slices = rotate(NER13)
+    assert len(slices) == 2  # 13 labels, split_num 6: slices of 6 and 7
+    asked = [(_document_text(p), p.slice.key) for p in engine.prompts_seen]
+    assert sorted(asked) == sorted((d.text, s.key) for d in docs for s in slices)
+    assert [o.prompts for o in outcomes] == [2, 2, 2]
+    assert [o.windows for o in outcomes] == [1, 1, 1]
+
+
+def test_all_prompts_of_a_batch_go_to_the_engine_in_one_call():
+    calls = []
+
+    class CountingEngine(FakeEngine):
+        async def generate(self, prompts):
+            calls.append(len(prompts))
+            return await super().generate(prompts)
+
+    _extract(Extractor([NER13], CountingEngine(ner_answer), FORMAT), _docs("a", "b", "c"))
+    assert calls == [6]
+
+
+def test_entities_are_grounded_with_offsets():
+    text = "Tim Cook flew from Berlin to Tokyo; Berlin was cold."
+    (outcome,) = _extract(Extractor([NER13], FakeEngine(ner_answer), FORMAT), _docs(text))
+    entities = outcome.result.entities
+    assert {(e.type, e.text) for e in entities} == {
+        ("person", "Tim Cook"),
+        ("city", "Berlin"),
+        ("city", "Tokyo"),
+    }
+    for entity in entities:
+        assert text[entity.start : entity.end] == entity.text
+    assert Entity("person", "Tim Cook", 0, 8) in entities
+
+
+def test_an_engine_failure_on_one_prompt_is_an_error_of_that_document_only():
+    docs = _docs("Tim Cook is in Berlin.", "Angela Merkel visited Paris.")
+    failing = rotate(NER13)[1].key
+
+    def answer(prompt):
+        if "Merkel" in _document_text(prompt) and prompt.slice.key == failing:
+            raise RuntimeError("CUDA out of memory")
+        return ner_answer(prompt)
+
+    first, second = _extract(Extractor([NER13], FakeEngine(answer), FORMAT), docs)
+    assert first.result.errors == []
+    assert {e.text for e in first.result.entities} == {"Tim Cook", "Berlin"}
+    assert second.result.errors == [f"slice {failing}: engine failed: CUDA out of memory"]
+    # the first slice (city, person, t00..t03) of the failing document still answered
+    assert {e.text for e in second.result.entities} == {"Angela Merkel", "Paris"}
+    assert second.prompts == 2
+
+
+def test_a_failing_generate_call_gives_every_document_an_error_and_one_outcome():
+    class BrokenEngine(FakeEngine):
+        async def generate(self, prompts):
+            raise ConnectionError("engine died")
+
+    docs = _docs("Tim Cook is in Berlin.", "Paris.", "Tokyo.")
+    outcomes = _extract(Extractor([NER13], BrokenEngine(), FORMAT), docs)
+    assert len(outcomes) == 3
+    for outcome in outcomes:
+        assert outcome.result.entities == []
+        assert len(outcome.result.errors) == 2  # one per slice
+        assert all(
+            "engine failed: ConnectionError: engine died" in error
+            for error in outcome.result.errors
+        )
+        assert outcome.prompts == 2
+
+
+def test_an_unparseable_answer_is_an_error_not_an_exception():
+    docs = _docs("Tim Cook is in Berlin.")
+    (outcome,) = _extract(Extractor([NER], FakeEngine(lambda p: "I cannot help."), FORMAT), docs)
+    assert outcome.result.entities == []
+    assert outcome.result.errors == ["slice ner[1/1]: no JSON object in the answer"]
+
+
+def test_a_long_document_is_split_into_windows_and_offsets_map_to_the_full_text():
+    sentences = [
+        f"On day {i} the delegates met in {CITIES[i % 3]} to talk about trade and weather."
+        for i in range(12)
+    ]
+    text = " ".join(sentences)
+    engine = FakeEngine(ner_answer, max_model_len=120, max_tokens=20)
+    (outcome,) = _extract(Extractor([NER], engine, FORMAT), _docs(text))
+    assert outcome.windows > 1
+    assert outcome.prompts == len(engine.prompts_seen) == outcome.windows
+    for prompt in engine.prompts_seen:
+        assert engine.count_tokens(prompt) <= 120 - 20
+        assert _document_text(prompt) in text
+    found = sorted((e.start, e.end) for e in outcome.result.entities)
+    expected = sorted(
+        (m.start(), m.end()) for city in CITIES for m in re.finditer(re.escape(city), text)
+    )
+    seen = sum(_document_text(p).count(city) for p in engine.prompts_seen for city in CITIES)
+    assert seen > len(expected)  # some mentions sit in two overlapping windows...
+    assert found == expected  # ...yet each comes out once, with its full-text offsets
+    assert all(text[e.start : e.end] == e.text for e in outcome.result.entities)
+    assert outcome.result.errors == []
+
+
+def test_a_prompt_too_long_even_without_text_is_an_error_of_its_document():
+    engine = FakeEngine(ner_answer, max_model_len=60, max_tokens=20)
+    (outcome,) = _extract(Extractor([NER], engine, FORMAT), _docs("Tim Cook is in Berlin."))
+    assert engine.prompts_seen == []
+    assert len(outcome.result.errors) == 1
+    assert outcome.result.errors[0].startswith("slice ner[1/1]: its prompt without the text takes")
+
+
+def _classifier(pick):
+    """Answers each classification slice with pick(slice labels), the final round with 'world'."""
+
+    def answer(prompt):
+        if prompt.slice.final_round:
+            return json.dumps({"label": "world"})
+        return json.dumps({"label": pick(prompt.slice.label_names)})
+
+    return answer
+
+
+def test_multi_class_over_several_slices_runs_a_final_round_that_decides():
+    engine = FakeEngine(_classifier(lambda labels: labels[-1]))  # "sports", "world"
+    (outcome,) = _extract(Extractor([TOPIC], engine, FORMAT), _docs("Apple shares rose."))
+    finals = [p for p in engine.prompts_seen if p.slice.final_round]
+    assert len(finals) == 1
+    assert finals[0].slice.label_names == ["sports", "world"]
+    assert _document_text(finals[0]) == "Apple shares rose."
+    assert outcome.result.labels == [LabelScore("world")]
+    assert outcome.result.errors == []
+    assert outcome.prompts == 3
+
+
+def test_a_final_round_answer_outside_the_finalists_leaves_the_winners_with_an_error():
+    def answer(prompt):
+        if prompt.slice.final_round:
+            return json.dumps({"label": "world"})  # not a finalist
+        return json.dumps({"label": prompt.slice.label_names[0]})  # "business", "tech"
+
+    (outcome,) = _extract(Extractor([TOPIC], FakeEngine(answer), FORMAT), _docs("x"))
+    assert outcome.result.labels == [LabelScore("business"), LabelScore("tech")]
+    assert outcome.result.errors == [
+        'slice topic[final]: answer label "world" is not a label of this slice'
+    ]
+
+
+def test_when_one_slice_picks_a_label_there_is_no_final_round():
+    def pick(labels):
+        return "sports" if "sports" in labels else "none"
+
+    engine = FakeEngine(_classifier(pick))
+    (outcome,) = _extract(Extractor([TOPIC], engine, FORMAT), _docs("The match ended 2-1."))
+    assert not any(p.slice.final_round for p in engine.prompts_seen)
+    assert outcome.result.labels == [LabelScore("sports")]
+    assert outcome.prompts == 2
+
+
+def test_final_round_only_for_the_documents_that_need_one():
+    def answer(prompt):
+        text = _document_text(prompt)
+        if prompt.slice.final_round:
+            return json.dumps({"label": prompt.slice.label_names[0]})
+        if text == "split":
+            return json.dumps({"label": prompt.slice.label_names[0]})
+        return json.dumps({"label": "sports" if "sports" in prompt.slice.label_names else "none"})
+
+    engine = FakeEngine(answer)
+    outcomes = _extract(Extractor([TOPIC], engine, FORMAT), _docs("clear", "split"))
+    finals = [p for p in engine.prompts_seen if p.slice.final_round]
+    assert [_document_text(p) for p in finals] == ["split"]
+    assert [o.result.labels for o in outcomes] == [[LabelScore("sports")], [LabelScore("business")]]
+
+
+def test_a_failed_final_round_leaves_the_slice_winners():
+    def answer(prompt):
+        if prompt.slice.final_round:
+            raise TimeoutError("too slow")
+        return json.dumps({"label": prompt.slice.label_names[0]})
+
+    (outcome,) = _extract(Extractor([TOPIC], FakeEngine(answer), FORMAT), _docs("x"))
+    assert outcome.result.labels == [LabelScore("business"), LabelScore("tech")]
+    assert outcome.result.errors == ["slice topic[final]: engine failed: too slow"]
+
+
+def test_multi_label_classification_has_no_final_round():
+    schema = ClassificationSchema(
+        name="tags", labels=["a", "b", "c", "d"], split_num=2, multi_label=True
+    )
+    engine = FakeEngine(lambda p: json.dumps({"labels": p.slice.label_names}))
+    (outcome,) = _extract(Extractor([schema], engine, FORMAT), _docs("x"))
+    assert not any(p.slice.final_round for p in engine.prompts_seen)
+    assert [label.label for label in outcome.result.labels] == ["a", "b", "c", "d"]
+
+
+def test_token_counts_are_summed_per_document():
+    engine = FakeEngine(ner_answer)
+    docs = _docs("Tim Cook is in Berlin.", "Angela Merkel visited Paris today.")
+    outcomes = _extract(Extractor([NER13], engine, FORMAT), docs)
+    for doc, outcome in zip(docs, outcomes, strict=True):
+        mine = [p for p in engine.prompts_seen if _document_text(p) == doc.text]
+        assert len(mine) == 2
+        assert outcome.prompt_tokens == sum(engine.count_tokens(p) for p in mine)
+        assert outcome.completion_tokens == sum(len(ner_answer(p).split()) for p in mine)
+        assert outcome.prompt_tokens > 0 and outcome.completion_tokens > 0
+
+
+def test_tokens_of_generations_reported_by_the_engine_are_added_up():
+    class MeteredEngine(FakeEngine):
+        async def generate(self, prompts):
+            return [Generation(text="{}", prompt_tokens=100, completion_tokens=7) for _ in prompts]
+
+    outcomes = _extract(Extractor([NER13], MeteredEngine(), FORMAT), _docs("a", "b"))
+    assert [(o.prompt_tokens, o.completion_tokens) for o in outcomes] == [(200, 14), (200, 14)]
+
+
+def test_an_answer_cut_at_max_tokens_is_reported():
+    class CutEngine(FakeEngine):
+        async def generate(self, prompts):
+            return [Generation(text='{"city": ["Berlin"]', finish_reason="length") for _ in prompts]
+
+    (outcome,) = _extract(Extractor([NER], CutEngine(max_tokens=32), FORMAT), _docs("Berlin!"))
+    assert [e.text for e in outcome.result.entities] == ["Berlin"]
+    assert "slice ner[1/1]: the answer hit the 32-token limit" in outcome.result.errors
+
+
+def test_several_schemas_merge_into_one_result():
+    def answer(prompt):
+        if prompt.slice.schema.name == "topic":
+            return json.dumps({"label": "world" if "world" in prompt.slice.label_names else "none"})
+        return ner_answer(prompt)
+
+    (outcome,) = _extract(
+        Extractor([NER, TOPIC], FakeEngine(answer), FORMAT), _docs("Angela Merkel visited Paris.")
+    )
+    assert {e.text for e in outcome.result.entities} == {"Angela Merkel", "Paris"}
+    assert outcome.result.labels == [LabelScore("world")]
+    assert outcome.prompts == 3
+
+
+def test_keep_ungrounded_false_drops_invented_spans():
+    def answer(prompt):
+        return json.dumps({"city": ["Berlin", "Atlantis"], "person": []})
+
+    settings = ExtractionSettings(keep_ungrounded=False)
+    (outcome,) = _extract(
+        Extractor([NER], FakeEngine(answer), FORMAT, settings), _docs("Berlin is big.")
+    )
+    assert outcome.result.entities == [Entity("city", "Berlin", 0, 6)]
+    assert any("Atlantis" in error for error in outcome.result.errors)
+
+
+def test_examples_of_a_schema_are_rendered_into_its_prompts():
+    example = Example("Tokyo is far.", DocumentResult(entities=[Entity("city", "Tokyo")]))
+    engine = FakeEngine(ner_answer)
+    settings = ExtractionSettings(examples={"ner": [example]})
+    _extract(Extractor([NER], engine, FORMAT, settings), _docs("Berlin."))
+    (prompt,) = engine.prompts_seen
+    assert 'Answer: {"city": ["Tokyo"], "person": []}' in prompt.messages[1].content
+
+
+def test_given_label_order_is_used_for_slices():
+    engine = FakeEngine(ner_answer)
+    settings = ExtractionSettings(label_order="given")
+    _extract(Extractor([NER13], engine, FORMAT, settings), _docs("x"))
+    assert engine.prompts_seen[0].slice.label_names == NER13.label_names[:6]
+
+
+@pytest.mark.parametrize(
+    "schemas, message",
+    [([], "at least one schema"), ([NER, NER], "schema names must be unique")],
+)
+def test_invalid_extractor_setups_raise(schemas, message):
+    with pytest.raises(ValueError, match=message):
+        Extractor(schemas, FakeEngine(), FORMAT)
