@@ -100,6 +100,25 @@ class PromptConfig(_Section):
     few_shot_k: int = Field(default=0, ge=0, description="Examples shown per prompt.")
 
 
+class StorageConfig(_Section):
+    """How to reach object storage. Credentials are never set here: they come from the usual
+    AWS environment variables, config files or instance roles, so they stay out of job files,
+    logs and the manifest."""
+
+    endpoint_url: str | None = Field(
+        default=None,
+        description="S3-compatible endpoint (MinIO, Ceph, a local test server); defaults to "
+        "$AWS_ENDPOINT_URL_S3 or $AWS_ENDPOINT_URL when set.",
+    )
+    region: str | None = Field(default=None, description="S3 region name.")
+    max_attempts: int = Field(
+        default=8, ge=1, description="Attempts per S3 request (adaptive retries on throttling)."
+    )
+    options: dict[str, Any] = Field(
+        default_factory=dict, description="Further fsspec filesystem options, passed through."
+    )
+
+
 class JobConfig(_Section):
     input: InputConfig
     schemas: list[str] = Field(
@@ -110,12 +129,14 @@ class JobConfig(_Section):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     pool: PoolConfig = Field(default_factory=PoolConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
     ray_address: str | None = Field(
         default=None, description="Ray cluster address; None starts or joins a local Ray."
     )
 
     def fingerprint(self) -> str:
-        """What produced a shard's results: the config minus where it reads and writes."""
+        """What produced a shard's results: the config minus where it reads and writes and
+        how it is scheduled (pool size does not change a result; a schema or model does)."""
         relevant = self.model_dump(
             mode="json",
             exclude={
@@ -123,6 +144,7 @@ class JobConfig(_Section):
                 "output": True,
                 "ray_address": True,
                 "pool": True,
+                "storage": True,
             },
         )
         relevant["schema_contents"] = [schema_text(s) for s in self.schemas]

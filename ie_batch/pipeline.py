@@ -18,13 +18,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import fsspec
 from rich.console import Console
 
 from ie_batch.config import JobConfig
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.shards import Shard, count_rows, list_shards
-from ie_batch.io.writing import write_json, write_jsonl
+from ie_batch.io.storage import open_filesystem
+from ie_batch.io.writing import publish, write_json, write_jsonl
 from ie_batch.report import Tally, print_table
 from ie_batch.stage import EngineFactory, ExtractionStage, build_vllm_engine
 from ie_batch.writer_stage import write_results
@@ -61,15 +61,14 @@ class JobReport:
 def run_job(
     config: JobConfig,
     engine_factory: EngineFactory = build_vllm_engine,
-    storage_options: dict[str, Any] | None = None,
     print_report: bool = True,
 ) -> JobReport:
     """Run the whole job; returns what it did. Committed, unchanged shards are skipped."""
     import ray
 
     started = time.perf_counter()
-    in_fs, shards = list_shards(config.input.paths, storage_options)
-    out_fs, out_root = fsspec.core.url_to_fs(config.output, **(storage_options or {}))
+    in_fs, shards = list_shards(config.input.paths, config.storage)
+    out_fs, out_root = open_filesystem(config.output, config.storage)
     manifest = Manifest(out_fs, out_root)
     fingerprint = config.fingerprint()
     report = JobReport(output=config.output)
@@ -99,7 +98,6 @@ def run_job(
             [s for s in pending if expected[s.name]],
             limits,
             engine_factory,
-            storage_options,
         )
         _drain(dataset, expected, by_name, manifest, out_fs, out_root, fingerprint, report, started)
     report.seconds = time.perf_counter() - started
@@ -115,7 +113,6 @@ def build_plan(
     shards: list[Shard],
     limits: dict[str, int],
     engine_factory: EngineFactory,
-    storage_options: dict[str, Any] | None,
 ) -> Any:
     """The Ray Data plan for `shards`; lazily built, run by iterating over it."""
     import ray
@@ -130,7 +127,7 @@ def build_plan(
     dataset = add_extraction(dataset, config, engine_factory)
     return dataset.map_batches(
         write_results,
-        fn_kwargs={"output": config.output, "storage_options": storage_options},
+        fn_kwargs={"output": config.output, "storage": config.storage},
         batch_format="pyarrow",
         batch_size=None,
         num_cpus=0.25,
@@ -241,6 +238,7 @@ def _commit(
     tally: Tally,
     report: JobReport,
 ) -> None:
+    publish(fs, root, shard.name)
     metrics = {"shard": shard.name, "path": shard.path, **tally.to_dict()}
     write_json(fs, posixpath.join(root, "metrics", f"{shard.name}.json"), metrics)
     if tally.evaluation.bad_cases:

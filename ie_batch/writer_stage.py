@@ -8,13 +8,13 @@ objects moving between ie_batch's own processes.
 from __future__ import annotations
 
 import pickle
-from typing import Any
 
-import fsspec
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ie_batch.config import StorageConfig
 from ie_batch.io.reading import SHARD_COLUMN
+from ie_batch.io.storage import open_filesystem
 from ie_batch.io.writing import write_error_part, write_part
 from ie_batch.metrics import Evaluation
 from ie_batch.stage import EVALUATION_COLUMN, SECONDS_COLUMN
@@ -33,10 +33,8 @@ SUMMARY_SCHEMA = pa.schema(
 )
 
 
-def write_results(
-    batch: pa.Table, output: str, storage_options: dict[str, Any] | None = None
-) -> pa.Table:
-    fs, root = fsspec.core.url_to_fs(output, **(storage_options or {}))
+def write_results(batch: pa.Table, output: str, storage: StorageConfig | None = None) -> pa.Table:
+    fs, root = open_filesystem(output, storage)
     summaries = []
     for shard in pc.unique(batch.column(SHARD_COLUMN)).to_pylist():
         rows = batch.filter(pc.equal(batch.column(SHARD_COLUMN), shard))

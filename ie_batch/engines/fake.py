@@ -51,3 +51,41 @@ class FakeEngine(Engine):
 
     def count_tokens(self, prompt: Prompt) -> int:
         return sum(len(message.content.split()) for message in prompt.messages)
+
+
+class LexiconAnswers:
+    """Answers by looking words up in the prompt: entity mentions from a fixed lexicon, the
+    first class whose keyword occurs. Deterministic and picklable, so Ray actors can run it;
+    it measures the plumbing, never accuracy."""
+
+    def __init__(
+        self, entities: dict[str, list[str]], labels: dict[str, list[str]] | None = None
+    ) -> None:
+        self.entities = entities
+        self.labels = labels or {}
+
+    def __call__(self, prompt: Prompt) -> str:
+        import json
+
+        user = prompt.messages[-1].content
+        keys = list(prompt.answer_schema["properties"])
+        if keys == ["label"]:
+            allowed = prompt.answer_schema["properties"]["label"]["enum"]
+            for label, words in self.labels.items():
+                if label in allowed and any(word in user for word in words):
+                    return json.dumps({"label": label})
+            return json.dumps({"label": allowed[-1]})
+        return json.dumps(
+            {key: [w for w in self.entities.get(key, []) if w in user] for key in keys}
+        )
+
+
+class FakeEngineFactory:
+    """`engine_factory` for jobs in tests: builds a FakeEngine in each actor."""
+
+    def __init__(self, answer_fn: AnswerFn = _empty_answer, **engine_kwargs: int) -> None:
+        self.answer_fn = answer_fn
+        self.engine_kwargs = engine_kwargs
+
+    def __call__(self, config: object) -> FakeEngine:
+        return FakeEngine(self.answer_fn, **self.engine_kwargs)

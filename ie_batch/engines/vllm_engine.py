@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, Generation

@@ -40,11 +40,12 @@ class Manifest:
             and entry.get("size") == shard.size
             and entry.get("version") == shard.version
             and entry.get("fingerprint") == fingerprint
+            and entry.get("result_rows") == entry.get("rows")  # not cut short by a --limit
         )
 
     def clear(self, shard_name: str) -> None:
         """Remove whatever an earlier, unfinished attempt left of a shard."""
-        for sub in ("data", "errors", "metrics", "badcases"):
+        for sub in ("_staging", "data", "errors", "metrics", "badcases"):
             for path in (
                 posixpath.join(self.root, sub, shard_name),
                 posixpath.join(self.root, sub, f"{shard_name}.json"),

@@ -17,8 +17,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import fsspec
 from fsspec import AbstractFileSystem
+
+from ie_batch.config import StorageConfig
+from ie_batch.io.storage import open_filesystem
 
 SUFFIXES = (".jsonl.gz", ".ndjson.gz", ".jsonl", ".ndjson", ".parquet")
 
@@ -51,15 +53,15 @@ def shard_format(path: str) -> str | None:
 
 
 def list_shards(
-    paths: Iterable[str], storage_options: dict[str, Any] | None = None
+    paths: Iterable[str], storage: StorageConfig | None = None
 ) -> tuple[AbstractFileSystem, list[Shard]]:
     """Every shard under `paths`, sorted by path; all paths must be on one filesystem."""
     paths = list(paths)
-    fs, _ = fsspec.core.url_to_fs(paths[0], **(storage_options or {}))
+    fs, _ = open_filesystem(paths[0], storage)
     found: dict[str, dict[str, Any]] = {}
     roots: list[str] = []
     for given in paths:
-        given_fs, stripped = fsspec.core.url_to_fs(given, **(storage_options or {}))
+        given_fs, stripped = open_filesystem(given, storage)
         if type(given_fs) is not type(fs):
             raise ShardError(f"{given}: all input paths must be on one filesystem")
         if any(ch in stripped for ch in "*?["):

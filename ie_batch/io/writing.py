@@ -20,7 +20,30 @@ from ie_batch.io.reading import ROW_COLUMN, SHARD_COLUMN
 
 
 def data_dir(root: str, shard: str) -> str:
+    """Where a committed shard's result parts are."""
     return posixpath.join(root, "data", shard)
+
+
+def errors_dir(root: str, shard: str) -> str:
+    return posixpath.join(root, "errors", shard)
+
+
+def staging_dir(root: str, shard: str) -> str:
+    """Where a shard's parts are written until the shard is committed: readers of `data/`
+    never see a shard that is not complete."""
+    return posixpath.join(root, "_staging", shard)
+
+
+def publish(fs: AbstractFileSystem, root: str, shard: str) -> None:
+    """Move a complete shard's staged parts to `data/` and `errors/` (before its marker)."""
+    staged = staging_dir(root, shard)
+    for kind, target in (("data", data_dir(root, shard)), ("errors", errors_dir(root, shard))):
+        source = posixpath.join(staged, kind)
+        if fs.exists(source):
+            fs.makedirs(posixpath.dirname(target), exist_ok=True)
+            fs.mv(source, target, recursive=True)
+    if fs.exists(staged):
+        fs.rm(staged, recursive=True)
 
 
 def part_name(first_row: int, last_row: int) -> str:
@@ -28,12 +51,13 @@ def part_name(first_row: int, last_row: int) -> str:
 
 
 def write_part(fs: AbstractFileSystem, root: str, shard: str, table: pa.Table) -> str:
-    """Write one shard's rows (sorted by row number) as a Parquet part; returns its path."""
+    """Stage one shard's rows (sorted by row number) as a Parquet part; returns its path."""
     table = table.sort_by(ROW_COLUMN)
     rows = table.column(ROW_COLUMN)
     name = part_name(rows[0].as_py(), rows[-1].as_py())
-    path = posixpath.join(data_dir(root, shard), f"{name}.parquet")
-    fs.makedirs(data_dir(root, shard), exist_ok=True)
+    directory = posixpath.join(staging_dir(root, shard), "data")
+    path = posixpath.join(directory, f"{name}.parquet")
+    fs.makedirs(directory, exist_ok=True)
     with fs.open(path, "wb") as handle:
         pq.write_table(table, handle)
     return path
@@ -58,7 +82,7 @@ def write_error_part(fs: AbstractFileSystem, root: str, shard: str, table: pa.Ta
     if not lines:
         return None
     rows = table.column(ROW_COLUMN)
-    directory = posixpath.join(root, "errors", shard)
+    directory = posixpath.join(staging_dir(root, shard), "errors")
     fs.makedirs(directory, exist_ok=True)
     path = posixpath.join(
         directory, f"{part_name(min(rows.to_pylist()), max(rows.to_pylist()))}.jsonl"
