@@ -116,6 +116,7 @@ def run_command(
     model: Annotated[str | None, typer.Option(help="embedded, embedded:1.5b, path or id.")] = None,
     limit: Annotated[int | None, typer.Option(help="Read at most this many rows.")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
+    force: Annotated[bool, typer.Option(help="Reprocess committed shards too.")] = False,
 ) -> None:
     """Run the main job: from a config file, or from flags alone (flags override the file)."""
     from ie_batch.config import ConfigError, config_from_data, load_config
@@ -139,10 +140,75 @@ def run_command(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    report = run_job(job)
+    report = run_job(job, force=force)
     console.print(
         f"{report.total.rows} rows ({report.total.error_rows} with errors) in "
         f"{report.seconds:.1f} s -> {job.output}",
+        highlight=False,
+    )
+
+
+EndpointOption = Annotated[
+    str | None, typer.Option(help="S3-compatible endpoint URL (else $AWS_ENDPOINT_URL).")
+]
+
+
+@app.command("status")
+def status_command(
+    output: Annotated[str, typer.Argument(help="A job's output folder or URI.")],
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """List committed, changed and pending shards with row, error and F1 totals."""
+    from ie_batch.config import StorageConfig
+    from ie_batch.status import job_status
+
+    try:
+        status = job_status(output, StorageConfig(endpoint_url=endpoint_url))
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
+    table = Table("shard", "state", "rows", "errors", "F1 / accuracy")
+    for shard in status.shards:
+        scores = ", ".join(
+            f"{task} {figures.get('f1', 0):.3f}"
+            if task != "classification"
+            else f"acc {figures['accuracy']:.3f}"
+            for task, figures in shard.tasks.items()
+        )
+        table.add_row(
+            shard.name, shard.state, str(shard.rows or "-"), str(shard.error_rows or 0), scores
+        )
+    console.print(table)
+    total = status.total.metrics()
+    console.print(
+        f"{status.count('committed')} committed, {status.count('changed')} changed, "
+        f"{status.count('pending')} pending; totals over committed shards: "
+        + (
+            ", ".join(
+                f"{t} F1 {f['f1']:.3f} ({f['tp']}/{f['pred']}/{f['gold']})"
+                for t, f in total.items()
+            )
+            or "no gold"
+        ),
+        highlight=False,
+    )
+    if status.input_error:
+        console.print(f"[yellow]input not listed:[/yellow] {status.input_error}")
+
+
+@app.command("retry-errors")
+def retry_errors_command(
+    output: Annotated[str, typer.Argument(help="A job's output folder or URI.")],
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Reprocess only the rows whose extraction failed and fold them back into their shards."""
+    from ie_batch.config import StorageConfig
+    from ie_batch.retry import retry_errors
+
+    report = retry_errors(output, storage=StorageConfig(endpoint_url=endpoint_url))
+    console.print(
+        f"retried {report.retried} row(s), {report.fixed} now without errors, "
+        f"in shard(s): {', '.join(report.shards) or '-'}",
         highlight=False,
     )
 

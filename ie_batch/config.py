@@ -63,6 +63,11 @@ class EngineConfig(_Section):
     )
     gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1, description="GPU memory share.")
     cpu_kv_cache_gib: int = Field(default=2, ge=1, description="KV cache size on CPU (GiB).")
+    enforce_eager: bool | None = Field(
+        default=None,
+        description="Skip graph compilation; None means eager on CPU (compiling costs minutes "
+        "there and gains nothing) and compiled on GPU.",
+    )
     lora_adapter: str | None = Field(
         default=None, description="Path of a LoRA adapter applied to every request."
     )

@@ -16,6 +16,7 @@ import pickle
 import posixpath
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -24,7 +25,7 @@ from ie_batch.config import JobConfig
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.shards import Shard, count_rows, list_shards
 from ie_batch.io.storage import open_filesystem
-from ie_batch.io.writing import publish, write_json, write_jsonl
+from ie_batch.io.writing import publish, read_json, write_json, write_jsonl
 from ie_batch.report import Tally, print_table
 from ie_batch.stage import EngineFactory, ExtractionStage, build_vllm_engine
 from ie_batch.writer_stage import write_results
@@ -62,8 +63,10 @@ def run_job(
     config: JobConfig,
     engine_factory: EngineFactory = build_vllm_engine,
     print_report: bool = True,
+    force: bool = False,
 ) -> JobReport:
-    """Run the whole job; returns what it did. Committed, unchanged shards are skipped."""
+    """Run the whole job; returns what it did. Shards committed under the same configuration
+    and unchanged since are skipped, unless `force`."""
     import ray
 
     started = time.perf_counter()
@@ -71,10 +74,11 @@ def run_job(
     out_fs, out_root = open_filesystem(config.output, config.storage)
     manifest = Manifest(out_fs, out_root)
     fingerprint = config.fingerprint()
+    write_job_record(out_fs, out_root, config, fingerprint)
     report = JobReport(output=config.output)
     pending: list[Shard] = []
     for shard in shards:
-        if manifest.is_committed(shard, fingerprint):
+        if not force and manifest.is_committed(shard, fingerprint):
             report.skipped.append(shard.name)
         else:
             pending.append(shard)
@@ -248,6 +252,27 @@ def _commit(
     manifest.commit(shard, fingerprint, {"result_rows": tally.rows, "error_rows": tally.error_rows})
     report.shards[shard.name] = tally
     report.total.add(tally)
+
+
+JOB_RECORD = "_job.json"
+
+
+def write_job_record(fs: Any, root: str, config: JobConfig, fingerprint: str) -> None:
+    """What `ie-batch status` and `retry-errors` need to know about the job that wrote here.
+    Storage options are left out: they may hold secrets."""
+    record = {
+        "fingerprint": fingerprint,
+        "config": config.model_dump(mode="json", exclude={"storage": {"options"}}),
+        "started_at": datetime.now(UTC).isoformat(),
+    }
+    write_json(fs, posixpath.join(root, JOB_RECORD), record)
+
+
+def read_job_config(fs: Any, root: str) -> JobConfig:
+    record = read_json(fs, posixpath.join(root, JOB_RECORD))
+    if record is None:
+        raise FileNotFoundError(f"{posixpath.join(root, JOB_RECORD)}: no ie_batch job wrote here")
+    return JobConfig.model_validate(record["config"])
 
 
 def _write_job_files(fs: Any, root: str, report: JobReport) -> None:

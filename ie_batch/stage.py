@@ -23,7 +23,7 @@ from ie_batch.engines.base import Engine
 from ie_batch.extractor import Document, DocumentOutcome, ExtractionSettings, Extractor
 from ie_batch.io.reading import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN
 from ie_batch.io.result_schema import RESULT_COLUMNS, RESULT_FIELDS
-from ie_batch.metrics import ColumnShapeError, gold_from_row, score_document
+from ie_batch.metrics import ColumnShapeError, Evaluation, gold_from_row, score_document
 from ie_batch.metrics.gold import GOLD_COLUMNS
 from ie_batch.prompts import Example, get_format
 from ie_batch.results import DocumentResult
@@ -54,10 +54,7 @@ class ExtractionStage:
     ) -> None:
         self.config = config
         self.schemas = load_job_schemas(config)
-        self.kinds = frozenset(schema.kind for schema in self.schemas)
-        self.multi_label = any(
-            isinstance(s, ClassificationSchema) and s.multi_label for s in self.schemas
-        )
+        self.scorer = Scorer(self.schemas, config.input.id_column)
         settings = ExtractionSettings(
             label_order=config.prompt.label_order,
             keep_ungrounded=config.prompt.keep_ungrounded,
@@ -122,10 +119,12 @@ class ExtractionStage:
         ):
             result = outcome.result if outcome is not None else DocumentResult()
             result.errors[:0] = row_errors
-            evaluation, gold_error = self._score(row, document, result)
+            evaluation, gold_error = self.scorer.score(
+                row, document.text if document else None, result
+            )
             if gold_error:
                 result.errors.append(gold_error)
-            evaluations.append(evaluation)
+            evaluations.append(pickle.dumps(evaluation) if evaluation else None)
             results.append(
                 {
                     **result.to_row(),
@@ -141,24 +140,36 @@ class ExtractionStage:
         table = table.append_column(EVALUATION_COLUMN, pa.array(evaluations, pa.binary()))
         return table.append_column(SECONDS_COLUMN, pa.array([seconds] * len(rows), pa.float64()))
 
-    def _score(
-        self, row: dict[str, Any], document: Document | None, result: DocumentResult
-    ) -> tuple[bytes | None, str | None]:
+
+class Scorer:
+    """Scores a row's result against its gold columns, on the tasks the job runs."""
+
+    def __init__(self, schemas: list[AnySchema], id_column: str) -> None:
+        self.kinds = frozenset(schema.kind for schema in schemas)
+        self.multi_label = any(
+            isinstance(s, ClassificationSchema) and s.multi_label for s in schemas
+        )
+        self.id_column = id_column
+
+    def score(
+        self, row: dict[str, Any], text: str | None, result: DocumentResult
+    ) -> tuple[Evaluation | None, str | None]:
+        """The row's evaluation (None without gold) and a gold-column error, if any."""
         try:
             gold = gold_from_row(row)
         except ColumnShapeError as exc:
             return None, f"gold: {exc}"
         if gold is None or not (gold.tasks & self.kinds):
             return None, None
-        gold = replace(gold, tasks=gold.tasks & self.kinds)  # score only the tasks this job runs
+        gold = replace(gold, tasks=gold.tasks & self.kinds)  # only the tasks this job runs
         evaluation = score_document(
             result,
             gold,
             multi_label=self.multi_label,
-            row_id=row_id(row, self.config.input.id_column),
-            text=document.text if document else None,
+            row_id=row_id(row, self.id_column),
+            text=text,
         )
-        return pickle.dumps(evaluation), None
+        return evaluation, None
 
 
 def row_id(row: dict[str, Any], id_column: str) -> str:
@@ -187,6 +198,21 @@ def passthrough(batch: pa.Table, id_column: str) -> pa.Table:
     keep = [i for i, name in enumerate(names) if name is not None]
     table = batch.select(keep)
     return table.rename_columns([names[i] for i in keep])
+
+
+def input_row(result_row: dict[str, Any], id_column: str) -> dict[str, Any]:
+    """The input row a result row was made from: result columns dropped, gold renamed back."""
+    row: dict[str, Any] = {}
+    for name, value in result_row.items():
+        if name == "id":
+            row[id_column] = value
+        elif name in RESULT_COLUMNS:
+            continue
+        elif name.startswith("gold_") and name[5:] in GOLD_NAMES:
+            row[name[5:]] = value
+        else:
+            row[name] = value
+    return row
 
 
 def load_examples(config: JobConfig, schemas: list[AnySchema]) -> dict[str, list[Example]]:

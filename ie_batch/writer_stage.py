@@ -8,6 +8,7 @@ objects moving between ie_batch's own processes.
 from __future__ import annotations
 
 import pickle
+import posixpath
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -15,7 +16,7 @@ import pyarrow.compute as pc
 from ie_batch.config import StorageConfig
 from ie_batch.io.reading import SHARD_COLUMN
 from ie_batch.io.storage import open_filesystem
-from ie_batch.io.writing import write_error_part, write_part
+from ie_batch.io.writing import staging_dir, write_error_part, write_part
 from ie_batch.metrics import Evaluation
 from ie_batch.stage import EVALUATION_COLUMN, SECONDS_COLUMN
 
@@ -45,7 +46,7 @@ def write_results(batch: pa.Table, output: str, storage: StorageConfig | None = 
         seconds = pc.sum(rows.column(SECONDS_COLUMN)).as_py() or 0.0
         rows = rows.drop_columns([EVALUATION_COLUMN, SECONDS_COLUMN])
         path = write_part(fs, root, shard, rows)
-        write_error_part(fs, root, shard, rows)
+        write_error_part(fs, posixpath.join(staging_dir(root, shard), "errors"), rows)
         error_rows = sum(1 for errors in rows.column("errors").to_pylist() if errors)
         summaries.append(
             {

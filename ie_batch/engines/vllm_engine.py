@@ -44,10 +44,18 @@ class VllmEngine(Engine):
         }
         if config.quantization:
             options["quantization"] = config.quantization
+        options["enforce_eager"] = (
+            config.enforce_eager if config.enforce_eager is not None else num_gpus == 0
+        )
         if num_gpus > 0:
             options["gpu_memory_utilization"] = config.gpu_memory_utilization
-        else:  # vLLM's CPU backend sizes its KV cache from this variable, not from the arguments
+        else:
+            # vLLM's CPU backend sizes its KV cache from this variable, not from the arguments;
+            # and by default it keeps a core for its scheduler, which on a small machine halves
+            # decoding speed: let its OpenMP threads use every core the process may run on.
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.cpu_kv_cache_gib))
+            os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "auto")
+            os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
         if config.lora_adapter:
             options["enable_lora"] = True
         options.update(config.engine_kwargs)

@@ -58,6 +58,9 @@ def list_shards(
     """Every shard under `paths`, sorted by path; all paths must be on one filesystem."""
     paths = list(paths)
     fs, _ = open_filesystem(paths[0], storage)
+    # fsspec reuses filesystem instances and their listings: a long-lived process (a notebook,
+    # a rerun in the same driver) would otherwise see yesterday's sizes and ETags.
+    fs.invalidate_cache()
     found: dict[str, dict[str, Any]] = {}
     roots: list[str] = []
     for given in paths:

@@ -39,9 +39,11 @@ def publish(fs: AbstractFileSystem, root: str, shard: str) -> None:
     staged = staging_dir(root, shard)
     for kind, target in (("data", data_dir(root, shard)), ("errors", errors_dir(root, shard))):
         source = posixpath.join(staged, kind)
-        if fs.exists(source):
-            fs.makedirs(posixpath.dirname(target), exist_ok=True)
-            fs.mv(source, target, recursive=True)
+        # file by file: object stores have no directories to rename, only keys to copy
+        for path in fs.find(source):
+            destination = posixpath.join(target, posixpath.relpath(path, source))
+            fs.makedirs(posixpath.dirname(destination), exist_ok=True)
+            fs.mv(path, destination)
     if fs.exists(staged):
         fs.rm(staged, recursive=True)
 
@@ -63,8 +65,9 @@ def write_part(fs: AbstractFileSystem, root: str, shard: str, table: pa.Table) -
     return path
 
 
-def write_error_part(fs: AbstractFileSystem, root: str, shard: str, table: pa.Table) -> str | None:
-    """The rows of a part that carry errors, one JSON line each: id, shard, row, stage, reason."""
+def write_error_part(fs: AbstractFileSystem, directory: str, table: pa.Table) -> str | None:
+    """The rows of a part that carry errors, one JSON line each: id, shard, row, stage, reason;
+    written into `directory` (the shard's staging area, or `errors/<shard>` once committed)."""
     lines = []
     for row in table.select(["id", SHARD_COLUMN, ROW_COLUMN, "errors"]).to_pylist():
         for reason in row["errors"] or []:
@@ -82,7 +85,6 @@ def write_error_part(fs: AbstractFileSystem, root: str, shard: str, table: pa.Ta
     if not lines:
         return None
     rows = table.column(ROW_COLUMN)
-    directory = posixpath.join(staging_dir(root, shard), "errors")
     fs.makedirs(directory, exist_ok=True)
     path = posixpath.join(
         directory, f"{part_name(min(rows.to_pylist()), max(rows.to_pylist()))}.jsonl"

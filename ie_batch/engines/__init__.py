@@ -1,0 +1,5 @@
+"""Engines turn prompts into answer texts. Only `vllm_engine` imports vLLM, and only when used."""
+
+from ie_batch.engines.base import Engine, Generation
+
+__all__ = ["Engine", "Generation"]
