@@ -89,3 +89,19 @@ class FakeEngineFactory:
 
     def __call__(self, config: object) -> FakeEngine:
         return FakeEngine(self.answer_fn, **self.engine_kwargs)
+
+
+class FailingAnswers:
+    """Wraps an answer function and fails every prompt that mentions one of `words`, the way
+    an engine fails a request: for tests of error rows and of `retry-errors`."""
+
+    def __init__(self, inner: AnswerFn, words: list[str]) -> None:
+        self.inner = inner
+        self.words = words
+
+    def __call__(self, prompt: Prompt) -> str:
+        user = prompt.messages[-1].content
+        for word in self.words:
+            if word in user:
+                raise RuntimeError(f"scripted failure on {word!r}")
+        return self.inner(prompt)

@@ -1,0 +1,113 @@
+"""`status` and `retry-errors` on real job outputs (local Ray, fake engine)."""
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+
+from ie_batch.config import config_from_data
+from ie_batch.engines.fake import FailingAnswers, FakeEngineFactory, LexiconAnswers
+from ie_batch.pipeline import run_job
+from ie_batch.retry import retry_errors
+from ie_batch.status import job_status
+
+pytestmark = pytest.mark.ray
+
+LEXICON = LexiconAnswers(entities={"person": ["Ada Lovelace", "Alan Turing"]})
+FLAKY = FakeEngineFactory(FailingAnswers(LEXICON, ["Turing"]))
+HEALTHY = FakeEngineFactory(LEXICON)
+
+
+@pytest.fixture(scope="module")
+def ray_runtime():
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _write(path, rows):
+    path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
+
+
+def _job(tmp_path):
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    gold = lambda name: [{"type": "person", "text": name}]  # noqa: E731
+    _write(
+        corpus / "a.jsonl",
+        [
+            {"id": "a1", "text": "Ada Lovelace wrote notes.", "entities": gold("Ada Lovelace")},
+            {"id": "a2", "text": "Alan Turing broke codes.", "entities": gold("Alan Turing")},
+            {"id": "a3", "text": "Nobody here."},
+        ],
+    )
+    _write(corpus / "b.jsonl", [{"id": "b1", "text": "Ada Lovelace again."}])
+    config = config_from_data(
+        {
+            "input": {"paths": [str(corpus)]},
+            "schemas": ["news_ner_en"],
+            "output": str(tmp_path / "out"),
+            "pool": {"batch_size": 2},
+        }
+    )
+    return corpus, config
+
+
+def _rows(output, shard):
+    return pq.read_table(output / "data" / shard).to_pylist()
+
+
+def test_retry_errors_reprocesses_only_failed_rows_and_keeps_one_row_each(ray_runtime, tmp_path):
+    _, config = _job(tmp_path)
+    output = tmp_path / "out"
+    run_job(config, engine_factory=FLAKY, print_report=False)
+    before = {row["id"]: row for row in _rows(output, "a")}
+    assert "scripted failure" in before["a2"]["errors"][0]
+    assert before["a1"]["errors"] == []
+    metrics = json.loads((output / "metrics" / "a.json").read_text())
+    assert metrics["error_rows"] == 1 and metrics["tasks"]["ner"]["tp"] == 1
+
+    report = retry_errors(str(output), engine_factory=HEALTHY)
+
+    assert (report.retried, report.fixed, report.shards) == (1, 1, ["a"])
+    after = {row["id"]: row for row in _rows(output, "a")}
+    assert sorted(after) == ["a1", "a2", "a3"]
+    assert after["a2"]["errors"] == []
+    assert [e["text"] for e in after["a2"]["entities"]] == ["Alan Turing"]
+    assert after["a1"] == before["a1"]
+    metrics = json.loads((output / "metrics" / "a.json").read_text())
+    assert metrics["error_rows"] == 0 and metrics["rows"] == 3
+    assert metrics["tasks"]["ner"] == {
+        "precision": 1.0,
+        "recall": 1.0,
+        "f1": 1.0,
+        "tp": 2,
+        "pred": 2,
+        "gold": 2,
+    }
+    marker = json.loads((output / "_manifest" / "a.json").read_text())
+    assert marker["error_rows"] == 0 and marker["result_rows"] == 3
+    assert not (output / "errors" / "a").exists() or not any((output / "errors" / "a").iterdir())
+    assert retry_errors(str(output), engine_factory=HEALTHY).retried == 0
+
+
+def test_status_lists_committed_changed_and_pending_shards(ray_runtime, tmp_path):
+    corpus, config = _job(tmp_path)
+    output = tmp_path / "out"
+    run_job(config, engine_factory=HEALTHY, print_report=False)
+    _write(corpus / "c.jsonl", [{"id": "c1", "text": "New."}])
+    _write(corpus / "b.jsonl", [{"id": "b1", "text": "Changed."}, {"id": "b2", "text": "More."}])
+
+    status = job_status(str(output))
+
+    states = {shard.name: shard.state for shard in status.shards}
+    assert states == {"a": "committed", "b": "changed", "c": "pending"}
+    committed = next(shard for shard in status.shards if shard.name == "a")
+    assert committed.rows == 3 and committed.error_rows == 0
+    assert status.total.metrics()["ner"]["tp"] == 2
+
+
+def test_status_of_a_folder_no_job_wrote_is_a_clear_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no ie_batch job wrote here"):
+        job_status(str(tmp_path))
