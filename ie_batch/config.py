@@ -6,6 +6,7 @@ into the manifest: a shard committed under one configuration is reprocessed unde
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 from pathlib import Path
@@ -18,7 +19,7 @@ SHIPPED_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
 class InputConfig(_Section):
@@ -124,11 +125,28 @@ class StorageConfig(_Section):
     )
 
 
+class SchemaRef(_Section):
+    """A schema of the job, and which shards it runs on (all, unless `shards` says otherwise)."""
+
+    schema_: str = Field(
+        alias="schema", description="Schema file, or name of a schema shipped in schemas/."
+    )
+    shards: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Shard-name patterns (fnmatch) this schema runs on; rows of other shards "
+        "are not asked about it, and not scored on it.",
+    )
+
+    def applies_to(self, shard: str | None) -> bool:
+        return shard is None or any(fnmatch.fnmatchcase(shard, p) for p in self.shards)
+
+
 class JobConfig(_Section):
     input: InputConfig
-    schemas: list[str] = Field(
+    schemas: list[SchemaRef] = Field(
         min_length=1,
-        description="Schema files, or names of the schemas shipped in schemas/ (e.g. news_ner_en).",
+        description="Schema files, or names of the schemas shipped in schemas/ (e.g. "
+        "news_ner_en); `{schema: ..., shards: [pattern, ...]}` limits one to some shards.",
     )
     output: str = Field(description="Output folder or URI; results, metrics and the manifest.")
     engine: EngineConfig = Field(default_factory=EngineConfig)
@@ -138,6 +156,13 @@ class JobConfig(_Section):
     ray_address: str | None = Field(
         default=None, description="Ray cluster address; None starts or joins a local Ray."
     )
+
+    @field_validator("schemas", mode="before")
+    @classmethod
+    def _names_are_refs(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [{"schema": item} if isinstance(item, str) else item for item in value]
+        return value
 
     def fingerprint(self) -> str:
         """What produced a shard's results: the config minus where it reads and writes and
@@ -152,7 +177,7 @@ class JobConfig(_Section):
                 "storage": True,
             },
         )
-        relevant["schema_contents"] = [schema_text(s) for s in self.schemas]
+        relevant["schema_contents"] = [schema_text(ref.schema_) for ref in self.schemas]
         blob = json.dumps(relevant, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 

@@ -29,6 +29,7 @@ from ie_batch.windows import Window, split_into_windows, window_char_budget
 class Document:
     id: str
     text: str
+    schemas: frozenset[str] | None = None  # names of the schemas to ask; None means all
 
 
 @dataclass
@@ -98,6 +99,8 @@ class Extractor:
         jobs: list[_Job] = []
         errors: list[str] = []
         for schema in self.schemas:
+            if document.schemas is not None and schema.name not in document.schemas:
+                continue
             examples = self.settings.examples.get(schema.name, ())
             for slice_ in rotate(schema, doc_id=document.id, order=self.settings.label_order):
                 windows, error = self._windows(document.text, slice_, examples)

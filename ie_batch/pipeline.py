@@ -262,7 +262,7 @@ def write_job_record(fs: Any, root: str, config: JobConfig, fingerprint: str) ->
     Storage options are left out: they may hold secrets."""
     record = {
         "fingerprint": fingerprint,
-        "config": config.model_dump(mode="json", exclude={"storage": {"options"}}),
+        "config": config.model_dump(mode="json", by_alias=True, exclude={"storage": {"options"}}),
         "started_at": datetime.now(UTC).isoformat(),
     }
     write_json(fs, posixpath.join(root, JOB_RECORD), record)

@@ -44,45 +44,48 @@ class Tally:
         }
 
 
-def f1_columns(tallies: dict[str, Tally]) -> list[str]:
-    tasks: list[str] = []
-    for tally in tallies.values():
-        for task in tally.evaluation.metrics():
-            if task not in tasks:
-                tasks.append(task)
-    return tasks
-
-
 def print_table(tallies: dict[str, Tally], total: Tally, console: Console | None = None) -> None:
-    """The per-shard table printed at the end of a job."""
+    """The per-shard table printed at the end of a job: one line per (shard, scored task)."""
     console = console or Console()
-    tasks = f1_columns({**tallies, "": total})
     table = Table(title="ie_batch: per-shard results")
-    for column in ("shard", "rows", "errors", "tokens"):
-        table.add_column(column, justify="left" if column == "shard" else "right")
-    for task in tasks:
-        table.add_column(
-            f"{task} F1" if task != "classification" else "cls acc / F1", justify="right"
-        )
-    for name, tally in [*sorted(tallies.items()), ("TOTAL", total)]:
-        metrics = tally.evaluation.metrics()
-        cells = [
-            name,
-            str(tally.rows),
-            str(tally.error_rows),
-            str(tally.prompt_tokens + tally.completion_tokens),
-        ]
-        for task in tasks:
-            figures = metrics.get(task)
-            if figures is None:
-                cells.append("-")
-            elif task == "classification":
-                cells.append(f"{figures['accuracy']:.3f} / {figures['macro_f1']:.3f}")
-            else:
-                cells.append(
-                    f"{figures['f1']:.3f} ({figures['tp']}/{figures['pred']}/{figures['gold']})"
-                )
-        table.add_row(*cells, end_section=name == sorted(tallies)[-1] if tallies else False)
+    for column in ("shard", "rows", "errors", "tokens", "task", "P", "R", "F1", "tp/pred/gold"):
+        table.add_column(column, justify="left" if column in {"shard", "task"} else "right")
+    entries = [*sorted(tallies.items()), ("TOTAL", total)]
+    for position, (name, tally) in enumerate(entries):
+        tasks = list(tally.evaluation.metrics().items()) or [("-", None)]
+        for index, (task, figures) in enumerate(tasks):
+            head = (
+                [
+                    name,
+                    str(tally.rows),
+                    str(tally.error_rows),
+                    str(tally.prompt_tokens + tally.completion_tokens),
+                ]
+                if index == 0
+                else ["", "", "", ""]
+            )
+            last = index == len(tasks) - 1 and position >= len(entries) - 2
+            table.add_row(*head, task, *_score_cells(task, figures), end_section=last)
     console.print(table)
-    if tasks:
-        console.print("F1 cells: f1 (tp/pred/gold); micro over exact-match tuples (IEPile rules).")
+    console.print(
+        "micro P/R/F1 over exact-match tuples (IEPile rules); classification: macro P/R/F1, "
+        "accuracy in the last column"
+    )
+
+
+def _score_cells(task: str, figures: dict[str, Any] | None) -> list[str]:
+    if figures is None:
+        return ["-", "-", "-", "no gold"]
+    if task == "classification":
+        return [
+            f"{figures['macro_precision']:.3f}",
+            f"{figures['macro_recall']:.3f}",
+            f"{figures['macro_f1']:.3f}",
+            f"acc {figures['accuracy']:.3f}",
+        ]
+    return [
+        f"{figures['precision']:.3f}",
+        f"{figures['recall']:.3f}",
+        f"{figures['f1']:.3f}",
+        f"{figures['tp']}/{figures['pred']}/{figures['gold']}",
+    ]

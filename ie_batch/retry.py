@@ -29,9 +29,11 @@ from ie_batch.stage import (
     SECONDS_COLUMN,
     EngineFactory,
     Scorer,
+    asked_schemas,
     build_vllm_engine,
     input_row,
     load_job_schemas,
+    schema_routes,
 )
 
 
@@ -86,7 +88,9 @@ def retry_errors(
         _replace(fs, path, rewritten)
     schemas = load_job_schemas(config)
     for shard in sorted({shard for shard, _ in parts.values()}):
-        _recommit(fs, root, manifest, shard, Scorer(schemas, config.input.id_column), seconds)
+        asked = asked_schemas(schema_routes(config, schemas), shard)
+        scorer = Scorer(schemas, config.input.id_column)
+        _recommit(fs, root, manifest, shard, scorer, asked, seconds)
         report.shards.append(shard)
     return report
 
@@ -117,7 +121,13 @@ def _replace(fs: Any, path: str, table: pa.Table) -> None:
 
 
 def _recommit(
-    fs: Any, root: str, manifest: Manifest, shard: str, scorer: Scorer, seconds: float
+    fs: Any,
+    root: str,
+    manifest: Manifest,
+    shard: str,
+    scorer: Scorer,
+    asked: frozenset[str],
+    seconds: float,
 ) -> None:
     """Errors sidecar, metrics and marker of a shard, recomputed from its parts."""
     entry = manifest.entry(shard) or {}
@@ -134,7 +144,8 @@ def _recommit(
             tally.prompt_tokens += row["prompt_tokens"] or 0
             tally.completion_tokens += row["completion_tokens"] or 0
             gold_row = input_row(row, scorer.id_column)
-            evaluation, _ = scorer.score(gold_row, row.get("text"), DocumentResult.from_row(row))
+            result = DocumentResult.from_row(row)
+            evaluation, _ = scorer.score(gold_row, row.get("text"), result, asked)
             if evaluation is not None:
                 tally.evaluation += evaluation
     old = fs.exists(posixpath.join(root, "metrics", f"{shard}.json"))

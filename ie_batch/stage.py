@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ie_batch.config import JobConfig, schema_path
+from ie_batch.config import JobConfig, SchemaRef, schema_path
 from ie_batch.engines.base import Engine
 from ie_batch.extractor import Document, DocumentOutcome, ExtractionSettings, Extractor
 from ie_batch.io.reading import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN
@@ -37,13 +37,22 @@ EngineFactory = Callable[[JobConfig], Engine]
 
 
 def load_job_schemas(config: JobConfig) -> list[AnySchema]:
-    return [load_schema(schema_path(name)) for name in config.schemas]
+    return [load_schema(schema_path(ref.schema_)) for ref in config.schemas]
 
 
 def build_vllm_engine(config: JobConfig) -> Engine:
     from ie_batch.engines.vllm_engine import VllmEngine
 
     return VllmEngine.from_config(config.engine, num_gpus=config.pool.num_gpus)
+
+
+def schema_routes(config: JobConfig, schemas: list[AnySchema]) -> dict[str, SchemaRef]:
+    return {schema.name: ref for schema, ref in zip(schemas, config.schemas, strict=True)}
+
+
+def asked_schemas(routes: dict[str, SchemaRef], shard: str | None) -> frozenset[str]:
+    """The schemas a row of `shard` is asked (and scored) on."""
+    return frozenset(name for name, ref in routes.items() if ref.applies_to(shard))
 
 
 class ExtractionStage:
@@ -55,6 +64,7 @@ class ExtractionStage:
         self.config = config
         self.schemas = load_job_schemas(config)
         self.scorer = Scorer(self.schemas, config.input.id_column)
+        self.routes = schema_routes(config, self.schemas)
         settings = ExtractionSettings(
             label_order=config.prompt.label_order,
             keep_ungrounded=config.prompt.keep_ungrounded,
@@ -64,6 +74,9 @@ class ExtractionStage:
         self.extractor = Extractor(
             self.schemas, self.engine, get_format(config.prompt.format), settings
         )
+
+    def schemas_for(self, shard: str | None) -> frozenset[str]:
+        return asked_schemas(self.routes, shard)
 
     async def __call__(self, batch: pa.Table) -> pa.Table:
         started = time.perf_counter()
@@ -99,7 +112,7 @@ class ExtractionStage:
                     [f"read: {where}: column {text_column!r} is {got}, expected a string"]
                 )
                 continue
-            documents.append(Document(doc_id, text))
+            documents.append(Document(doc_id, text, self.schemas_for(row.get(SHARD_COLUMN))))
             errors.append([])
         return documents, errors
 
@@ -120,7 +133,10 @@ class ExtractionStage:
             result = outcome.result if outcome is not None else DocumentResult()
             result.errors[:0] = row_errors
             evaluation, gold_error = self.scorer.score(
-                row, document.text if document else None, result
+                row,
+                document.text if document else None,
+                result,
+                self.schemas_for(row.get(SHARD_COLUMN)),
             )
             if gold_error:
                 result.errors.append(gold_error)
@@ -145,23 +161,31 @@ class Scorer:
     """Scores a row's result against its gold columns, on the tasks the job runs."""
 
     def __init__(self, schemas: list[AnySchema], id_column: str) -> None:
-        self.kinds = frozenset(schema.kind for schema in schemas)
+        self.kinds = {schema.name: schema.kind for schema in schemas}
         self.multi_label = any(
             isinstance(s, ClassificationSchema) and s.multi_label for s in schemas
         )
         self.id_column = id_column
 
     def score(
-        self, row: dict[str, Any], text: str | None, result: DocumentResult
+        self,
+        row: dict[str, Any],
+        text: str | None,
+        result: DocumentResult,
+        asked: frozenset[str] | None = None,
     ) -> tuple[Evaluation | None, str | None]:
-        """The row's evaluation (None without gold) and a gold-column error, if any."""
+        """The row's evaluation (None without gold) and a gold-column error, if any; only the
+        tasks of the schemas the row was `asked` (all, when None) are scored."""
         try:
             gold = gold_from_row(row)
         except ColumnShapeError as exc:
             return None, f"gold: {exc}"
-        if gold is None or not (gold.tasks & self.kinds):
+        kinds = frozenset(
+            kind for name, kind in self.kinds.items() if asked is None or name in asked
+        )
+        if gold is None or not (gold.tasks & kinds):
             return None, None
-        gold = replace(gold, tasks=gold.tasks & self.kinds)  # only the tasks this job runs
+        gold = replace(gold, tasks=gold.tasks & kinds)  # only the tasks this row was asked
         evaluation = score_document(
             result,
             gold,

@@ -112,7 +112,8 @@ def test_load_config_reads_a_yaml_file(tmp_path):
     assert config.input.paths == ["s3://bucket/news/*.parquet", "local/extra.jsonl"]
     assert config.input.text_column == "body"
     assert config.input.limit == 10
-    assert config.schemas == ["news_ner_en", "topic_en"]
+    assert [ref.schema_ for ref in config.schemas] == ["news_ner_en", "topic_en"]
+    assert all(ref.shards == ["*"] for ref in config.schemas)
     assert config.engine.model == "Qwen/Qwen2.5-1.5B-Instruct"
     assert config.engine.max_tokens == 256
     assert config.pool.num_gpus == 1 and config.pool.max_actors == 4
@@ -199,3 +200,23 @@ def test_every_shipped_schema_resolves_and_loads():
     assert "news_ner_en" in names
     for name in names:
         assert load_schema(schema_path(name)).name
+
+
+def test_a_schema_can_be_limited_to_some_shards():
+    config = config_from_data(
+        {
+            "input": {"paths": ["in"]},
+            "schemas": ["news_ner_en", {"schema": "finance_events_en", "shards": ["finance*"]}],
+            "output": "out",
+        }
+    )
+    ner, events = config.schemas
+    assert ner.applies_to("news") and ner.applies_to("finance_2026")
+    assert events.applies_to("finance_2026") and not events.applies_to("news")
+
+
+def test_a_schema_ref_with_an_unknown_key_names_the_field():
+    with pytest.raises(ConfigError, match="schemas.0.shard"):
+        config_from_data(
+            {"input": {"paths": ["in"]}, "schemas": [{"schema": "x", "shard": ["a"]}], "output": "o"}
+        )

@@ -342,3 +342,12 @@ def test_given_label_order_is_used_for_slices():
 def test_invalid_extractor_setups_raise(schemas, message):
     with pytest.raises(ValueError, match=message):
         Extractor(schemas, FakeEngine(), FORMAT)
+
+
+def test_a_document_is_asked_only_the_schemas_routed_to_it():
+    ner = NerSchema(name="ner", entities=["person"])
+    topics = ClassificationSchema(name="topics", labels=["a", "b"])
+    engine = FakeEngine(lambda prompt: "{}")
+    extractor = Extractor([ner, topics], engine, get_format())
+    asyncio.run(extractor.extract([Document("d1", "Text.", frozenset({"topics"}))]))
+    assert {prompt.slice.schema.name for prompt in engine.prompts_seen} == {"topics"}
