@@ -61,7 +61,7 @@ class _Job:
     prompt: Prompt
 
 
-class Extractor:
+class BatchExtractor:
     def __init__(
         self,
         schemas: Sequence[AnySchema],

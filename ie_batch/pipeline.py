@@ -107,7 +107,7 @@ def run_job(
     report.seconds = time.perf_counter() - started
     _write_job_files(out_fs, out_root, report)
     if print_report:
-        print_table(report.shards, report.total, Console())
+        print_table(report.shards, report.total)
     return report
 
 

@@ -3,6 +3,7 @@ table hold. Job figures are computed from summed counts, never by averaging shar
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +47,8 @@ class Tally:
 
 def print_table(tallies: dict[str, Tally], total: Tally, console: Console | None = None) -> None:
     """The per-shard table printed at the end of a job: one line per (shard, scored task)."""
-    console = console or Console()
+    # logs and `ray job logs` are not terminals; rich would squeeze the table into 80 columns
+    console = console or Console(width=None if sys.stdout.isatty() else 120)
     table = Table(title="ie_batch: per-shard results")
     for column in ("shard", "rows", "errors", "tokens", "task", "P", "R", "F1", "tp/pred/gold"):
         table.add_column(column, justify="left" if column in {"shard", "task"} else "right")

@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from ie_batch.config import JobConfig, SchemaRef, schema_path
 from ie_batch.engines.base import Engine
-from ie_batch.extractor import Document, DocumentOutcome, ExtractionSettings, Extractor
+from ie_batch.extractor import BatchExtractor, Document, DocumentOutcome, ExtractionSettings
 from ie_batch.io.reading import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN
 from ie_batch.io.result_schema import RESULT_COLUMNS, RESULT_FIELDS
 from ie_batch.metrics import ColumnShapeError, Evaluation, gold_from_row, score_document
@@ -71,7 +71,7 @@ class ExtractionStage:
             examples=load_examples(config, self.schemas),
         )
         self.engine = engine_factory(config)
-        self.extractor = Extractor(
+        self.extractor = BatchExtractor(
             self.schemas, self.engine, get_format(config.prompt.format), settings
         )
 

@@ -218,5 +218,9 @@ def test_a_schema_can_be_limited_to_some_shards():
 def test_a_schema_ref_with_an_unknown_key_names_the_field():
     with pytest.raises(ConfigError, match="schemas.0.shard"):
         config_from_data(
-            {"input": {"paths": ["in"]}, "schemas": [{"schema": "x", "shard": ["a"]}], "output": "o"}
+            {
+                "input": {"paths": ["in"]},
+                "schemas": [{"schema": "x", "shard": ["a"]}],
+                "output": "o",
+            }
         )

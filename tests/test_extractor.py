@@ -1,4 +1,4 @@
-"""Extractor: fan-out of documents into (document, slice, window) prompts and fan-in of answers,
+"""BatchExtractor: fan-out of documents into (document, slice, window) prompts and fan-in of answers,
 driven with the scripted FakeEngine."""
 
 import asyncio
@@ -9,7 +9,7 @@ import pytest
 
 from ie_batch.engines.base import Generation
 from ie_batch.engines.fake import FakeEngine
-from ie_batch.extractor import Document, ExtractionSettings, Extractor
+from ie_batch.extractor import BatchExtractor, Document, ExtractionSettings
 from ie_batch.prompts import Example, get_format
 from ie_batch.results import DocumentResult, Entity, LabelScore
 from ie_batch.schema import ClassificationSchema, NerSchema, rotate
@@ -49,7 +49,7 @@ def _docs(*texts):
 
 def test_one_outcome_per_document_in_order():
     docs = _docs("Tim Cook is in Berlin.", "Nothing here.", "Angela Merkel visited Paris.")
-    outcomes = _extract(Extractor([NER], FakeEngine(ner_answer), FORMAT), docs)
+    outcomes = _extract(BatchExtractor([NER], FakeEngine(ner_answer), FORMAT), docs)
     assert len(outcomes) == 3
     assert [{e.text for e in o.result.entities} for o in outcomes] == [
         {"Tim Cook", "Berlin"},
@@ -61,14 +61,14 @@ def test_one_outcome_per_document_in_order():
 
 def test_no_documents_no_prompts():
     engine = FakeEngine(ner_answer)
-    assert _extract(Extractor([NER], engine, FORMAT), []) == []
+    assert _extract(BatchExtractor([NER], engine, FORMAT), []) == []
     assert engine.prompts_seen == []
 
 
 def test_every_document_slice_pair_is_asked_once():
     docs = _docs("Tim Cook is in Berlin.", "Paris.", "Tokyo.")
     engine = FakeEngine(ner_answer)
-    outcomes = _extract(Extractor([NER13], engine, FORMAT), docs)
+    outcomes = _extract(BatchExtractor([NER13], engine, FORMAT), docs)
     slices = rotate(NER13)
     assert len(slices) == 2  # 13 labels, split_num 6: slices of 6 and 7
     asked = [(_document_text(p), p.slice.key) for p in engine.prompts_seen]
@@ -85,13 +85,13 @@ def test_all_prompts_of_a_batch_go_to_the_engine_in_one_call():
             calls.append(len(prompts))
             return await super().generate(prompts)
 
-    _extract(Extractor([NER13], CountingEngine(ner_answer), FORMAT), _docs("a", "b", "c"))
+    _extract(BatchExtractor([NER13], CountingEngine(ner_answer), FORMAT), _docs("a", "b", "c"))
     assert calls == [6]
 
 
 def test_entities_are_grounded_with_offsets():
     text = "Tim Cook flew from Berlin to Tokyo; Berlin was cold."
-    (outcome,) = _extract(Extractor([NER13], FakeEngine(ner_answer), FORMAT), _docs(text))
+    (outcome,) = _extract(BatchExtractor([NER13], FakeEngine(ner_answer), FORMAT), _docs(text))
     entities = outcome.result.entities
     assert {(e.type, e.text) for e in entities} == {
         ("person", "Tim Cook"),
@@ -112,7 +112,7 @@ def test_an_engine_failure_on_one_prompt_is_an_error_of_that_document_only():
             raise RuntimeError("CUDA out of memory")
         return ner_answer(prompt)
 
-    first, second = _extract(Extractor([NER13], FakeEngine(answer), FORMAT), docs)
+    first, second = _extract(BatchExtractor([NER13], FakeEngine(answer), FORMAT), docs)
     assert first.result.errors == []
     assert {e.text for e in first.result.entities} == {"Tim Cook", "Berlin"}
     assert second.result.errors == [f"slice {failing}: engine failed: CUDA out of memory"]
@@ -127,7 +127,7 @@ def test_a_failing_generate_call_gives_every_document_an_error_and_one_outcome()
             raise ConnectionError("engine died")
 
     docs = _docs("Tim Cook is in Berlin.", "Paris.", "Tokyo.")
-    outcomes = _extract(Extractor([NER13], BrokenEngine(), FORMAT), docs)
+    outcomes = _extract(BatchExtractor([NER13], BrokenEngine(), FORMAT), docs)
     assert len(outcomes) == 3
     for outcome in outcomes:
         assert outcome.result.entities == []
@@ -141,7 +141,9 @@ def test_a_failing_generate_call_gives_every_document_an_error_and_one_outcome()
 
 def test_an_unparseable_answer_is_an_error_not_an_exception():
     docs = _docs("Tim Cook is in Berlin.")
-    (outcome,) = _extract(Extractor([NER], FakeEngine(lambda p: "I cannot help."), FORMAT), docs)
+    (outcome,) = _extract(
+        BatchExtractor([NER], FakeEngine(lambda p: "I cannot help."), FORMAT), docs
+    )
     assert outcome.result.entities == []
     assert outcome.result.errors == ["slice ner[1/1]: no JSON object in the answer"]
 
@@ -153,7 +155,7 @@ def test_a_long_document_is_split_into_windows_and_offsets_map_to_the_full_text(
     ]
     text = " ".join(sentences)
     engine = FakeEngine(ner_answer, max_model_len=120, max_tokens=20)
-    (outcome,) = _extract(Extractor([NER], engine, FORMAT), _docs(text))
+    (outcome,) = _extract(BatchExtractor([NER], engine, FORMAT), _docs(text))
     assert outcome.windows > 1
     assert outcome.prompts == len(engine.prompts_seen) == outcome.windows
     for prompt in engine.prompts_seen:
@@ -172,7 +174,7 @@ def test_a_long_document_is_split_into_windows_and_offsets_map_to_the_full_text(
 
 def test_a_prompt_too_long_even_without_text_is_an_error_of_its_document():
     engine = FakeEngine(ner_answer, max_model_len=60, max_tokens=20)
-    (outcome,) = _extract(Extractor([NER], engine, FORMAT), _docs("Tim Cook is in Berlin."))
+    (outcome,) = _extract(BatchExtractor([NER], engine, FORMAT), _docs("Tim Cook is in Berlin."))
     assert engine.prompts_seen == []
     assert len(outcome.result.errors) == 1
     assert outcome.result.errors[0].startswith("slice ner[1/1]: its prompt without the text takes")
@@ -191,7 +193,7 @@ def _classifier(pick):
 
 def test_multi_class_over_several_slices_runs_a_final_round_that_decides():
     engine = FakeEngine(_classifier(lambda labels: labels[-1]))  # "sports", "world"
-    (outcome,) = _extract(Extractor([TOPIC], engine, FORMAT), _docs("Apple shares rose."))
+    (outcome,) = _extract(BatchExtractor([TOPIC], engine, FORMAT), _docs("Apple shares rose."))
     finals = [p for p in engine.prompts_seen if p.slice.final_round]
     assert len(finals) == 1
     assert finals[0].slice.label_names == ["sports", "world"]
@@ -207,7 +209,7 @@ def test_a_final_round_answer_outside_the_finalists_leaves_the_winners_with_an_e
             return json.dumps({"label": "world"})  # not a finalist
         return json.dumps({"label": prompt.slice.label_names[0]})  # "business", "tech"
 
-    (outcome,) = _extract(Extractor([TOPIC], FakeEngine(answer), FORMAT), _docs("x"))
+    (outcome,) = _extract(BatchExtractor([TOPIC], FakeEngine(answer), FORMAT), _docs("x"))
     assert outcome.result.labels == [LabelScore("business"), LabelScore("tech")]
     assert outcome.result.errors == [
         'slice topic[final]: answer label "world" is not a label of this slice'
@@ -219,7 +221,7 @@ def test_when_one_slice_picks_a_label_there_is_no_final_round():
         return "sports" if "sports" in labels else "none"
 
     engine = FakeEngine(_classifier(pick))
-    (outcome,) = _extract(Extractor([TOPIC], engine, FORMAT), _docs("The match ended 2-1."))
+    (outcome,) = _extract(BatchExtractor([TOPIC], engine, FORMAT), _docs("The match ended 2-1."))
     assert not any(p.slice.final_round for p in engine.prompts_seen)
     assert outcome.result.labels == [LabelScore("sports")]
     assert outcome.prompts == 2
@@ -235,7 +237,7 @@ def test_final_round_only_for_the_documents_that_need_one():
         return json.dumps({"label": "sports" if "sports" in prompt.slice.label_names else "none"})
 
     engine = FakeEngine(answer)
-    outcomes = _extract(Extractor([TOPIC], engine, FORMAT), _docs("clear", "split"))
+    outcomes = _extract(BatchExtractor([TOPIC], engine, FORMAT), _docs("clear", "split"))
     finals = [p for p in engine.prompts_seen if p.slice.final_round]
     assert [_document_text(p) for p in finals] == ["split"]
     assert [o.result.labels for o in outcomes] == [[LabelScore("sports")], [LabelScore("business")]]
@@ -247,7 +249,7 @@ def test_a_failed_final_round_leaves_the_slice_winners():
             raise TimeoutError("too slow")
         return json.dumps({"label": prompt.slice.label_names[0]})
 
-    (outcome,) = _extract(Extractor([TOPIC], FakeEngine(answer), FORMAT), _docs("x"))
+    (outcome,) = _extract(BatchExtractor([TOPIC], FakeEngine(answer), FORMAT), _docs("x"))
     assert outcome.result.labels == [LabelScore("business"), LabelScore("tech")]
     assert outcome.result.errors == ["slice topic[final]: engine failed: too slow"]
 
@@ -257,7 +259,7 @@ def test_multi_label_classification_has_no_final_round():
         name="tags", labels=["a", "b", "c", "d"], split_num=2, multi_label=True
     )
     engine = FakeEngine(lambda p: json.dumps({"labels": p.slice.label_names}))
-    (outcome,) = _extract(Extractor([schema], engine, FORMAT), _docs("x"))
+    (outcome,) = _extract(BatchExtractor([schema], engine, FORMAT), _docs("x"))
     assert not any(p.slice.final_round for p in engine.prompts_seen)
     assert [label.label for label in outcome.result.labels] == ["a", "b", "c", "d"]
 
@@ -265,7 +267,7 @@ def test_multi_label_classification_has_no_final_round():
 def test_token_counts_are_summed_per_document():
     engine = FakeEngine(ner_answer)
     docs = _docs("Tim Cook is in Berlin.", "Angela Merkel visited Paris today.")
-    outcomes = _extract(Extractor([NER13], engine, FORMAT), docs)
+    outcomes = _extract(BatchExtractor([NER13], engine, FORMAT), docs)
     for doc, outcome in zip(docs, outcomes, strict=True):
         mine = [p for p in engine.prompts_seen if _document_text(p) == doc.text]
         assert len(mine) == 2
@@ -279,7 +281,7 @@ def test_tokens_of_generations_reported_by_the_engine_are_added_up():
         async def generate(self, prompts):
             return [Generation(text="{}", prompt_tokens=100, completion_tokens=7) for _ in prompts]
 
-    outcomes = _extract(Extractor([NER13], MeteredEngine(), FORMAT), _docs("a", "b"))
+    outcomes = _extract(BatchExtractor([NER13], MeteredEngine(), FORMAT), _docs("a", "b"))
     assert [(o.prompt_tokens, o.completion_tokens) for o in outcomes] == [(200, 14), (200, 14)]
 
 
@@ -288,7 +290,7 @@ def test_an_answer_cut_at_max_tokens_is_reported():
         async def generate(self, prompts):
             return [Generation(text='{"city": ["Berlin"]', finish_reason="length") for _ in prompts]
 
-    (outcome,) = _extract(Extractor([NER], CutEngine(max_tokens=32), FORMAT), _docs("Berlin!"))
+    (outcome,) = _extract(BatchExtractor([NER], CutEngine(max_tokens=32), FORMAT), _docs("Berlin!"))
     assert [e.text for e in outcome.result.entities] == ["Berlin"]
     assert "slice ner[1/1]: the answer hit the 32-token limit" in outcome.result.errors
 
@@ -300,7 +302,8 @@ def test_several_schemas_merge_into_one_result():
         return ner_answer(prompt)
 
     (outcome,) = _extract(
-        Extractor([NER, TOPIC], FakeEngine(answer), FORMAT), _docs("Angela Merkel visited Paris.")
+        BatchExtractor([NER, TOPIC], FakeEngine(answer), FORMAT),
+        _docs("Angela Merkel visited Paris."),
     )
     assert {e.text for e in outcome.result.entities} == {"Angela Merkel", "Paris"}
     assert outcome.result.labels == [LabelScore("world")]
@@ -313,7 +316,7 @@ def test_keep_ungrounded_false_drops_invented_spans():
 
     settings = ExtractionSettings(keep_ungrounded=False)
     (outcome,) = _extract(
-        Extractor([NER], FakeEngine(answer), FORMAT, settings), _docs("Berlin is big.")
+        BatchExtractor([NER], FakeEngine(answer), FORMAT, settings), _docs("Berlin is big.")
     )
     assert outcome.result.entities == [Entity("city", "Berlin", 0, 6)]
     assert any("Atlantis" in error for error in outcome.result.errors)
@@ -323,7 +326,7 @@ def test_examples_of_a_schema_are_rendered_into_its_prompts():
     example = Example("Tokyo is far.", DocumentResult(entities=[Entity("city", "Tokyo")]))
     engine = FakeEngine(ner_answer)
     settings = ExtractionSettings(examples={"ner": [example]})
-    _extract(Extractor([NER], engine, FORMAT, settings), _docs("Berlin."))
+    _extract(BatchExtractor([NER], engine, FORMAT, settings), _docs("Berlin."))
     (prompt,) = engine.prompts_seen
     assert 'Answer: {"city": ["Tokyo"], "person": []}' in prompt.messages[1].content
 
@@ -331,7 +334,7 @@ def test_examples_of_a_schema_are_rendered_into_its_prompts():
 def test_given_label_order_is_used_for_slices():
     engine = FakeEngine(ner_answer)
     settings = ExtractionSettings(label_order="given")
-    _extract(Extractor([NER13], engine, FORMAT, settings), _docs("x"))
+    _extract(BatchExtractor([NER13], engine, FORMAT, settings), _docs("x"))
     assert engine.prompts_seen[0].slice.label_names == NER13.label_names[:6]
 
 
@@ -341,13 +344,13 @@ def test_given_label_order_is_used_for_slices():
 )
 def test_invalid_extractor_setups_raise(schemas, message):
     with pytest.raises(ValueError, match=message):
-        Extractor(schemas, FakeEngine(), FORMAT)
+        BatchExtractor(schemas, FakeEngine(), FORMAT)
 
 
 def test_a_document_is_asked_only_the_schemas_routed_to_it():
     ner = NerSchema(name="ner", entities=["person"])
     topics = ClassificationSchema(name="topics", labels=["a", "b"])
     engine = FakeEngine(lambda prompt: "{}")
-    extractor = Extractor([ner, topics], engine, get_format())
+    extractor = BatchExtractor([ner, topics], engine, get_format())
     asyncio.run(extractor.extract([Document("d1", "Text.", frozenset({"topics"}))]))
     assert {prompt.slice.schema.name for prompt in engine.prompts_seen} == {"topics"}

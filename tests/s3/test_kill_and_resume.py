@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -66,14 +65,31 @@ def _staged_shards(fs, out: str) -> set[str]:
     return {Path(path).parent.parent.name for path in fs.glob(f"{out}/_staging/*/data/*")}
 
 
-def _gone(processes: list[psutil.Process]) -> bool:
-    for process in processes:
-        try:
-            if process.status() != psutil.STATUS_ZOMBIE:
-                return False
-        except psutil.NoSuchProcess:
-            continue
-    return True
+def _proc_stat(pid: int) -> tuple[str, int] | None:
+    """(state, parent pid) of a live process, from /proc; None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    state, ppid = stat[stat.rindex(")") + 2 :].split()[:2]  # the name may hold spaces
+    return state, int(ppid)
+
+
+def _descendants(pid: int) -> list[int]:
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(int(entry.name))):
+            parents[int(entry.name)] = stat[1]
+    found, frontier = [], [pid]
+    while frontier:
+        children = [child for child, parent in parents.items() if parent in frontier]
+        found += children
+        frontier = children
+    return found
+
+
+def _gone(pids: list[int]) -> bool:
+    return all((stat := _proc_stat(pid)) is None or stat[0] in "ZX" for pid in pids)
 
 
 def _kill_group(proc: subprocess.Popen) -> None:
@@ -119,9 +135,11 @@ def test_a_killed_job_resumes_without_losing_or_duplicating_rows(
             if proc.poll() is not None:
                 pytest.fail(f"the driver exited ({proc.returncode}) early:\n{_log_tail(log)}")
             if time.monotonic() > deadline:
-                pytest.fail(f"no shard committed in {COMMIT_WAIT_S} s:\n{_log_tail(log)}")
+                pytest.fail(
+                    f"no commit next to a half-written shard in {COMMIT_WAIT_S} s:\n{_log_tail(log)}"
+                )
             time.sleep(0.1)
-        ray_processes = psutil.Process(proc.pid).children(recursive=True)
+        ray_processes = _descendants(proc.pid)
         os.killpg(proc.pid, signal.SIGKILL)
         assert proc.wait(timeout=EXIT_WAIT_S) == -signal.SIGKILL
     finally:
