@@ -185,9 +185,10 @@ class BatchExtractor:
                     keep_ungrounded=self.settings.keep_ungrounded,
                     offset=job.window.start,
                 )
-                if generation.finish_reason == "length":
+                if generation.finish_reason == "length":  # one message, not two
+                    part.errors[:] = [e for e in part.errors if "was cut off" not in e]
                     part.errors.append(
                         f"slice {job.slice.key}: the answer hit the {self.engine.max_tokens}-token "
-                        "limit"
+                        "limit; kept its complete items"
                     )
             parts[job.document].append(part)

@@ -19,14 +19,6 @@ LEXICON = LexiconAnswers(
 FACTORY = FakeEngineFactory(LEXICON)
 
 
-@pytest.fixture(scope="module")
-def ray_runtime():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _corpus(folder):
     folder.mkdir()
     lines = [
@@ -141,3 +133,15 @@ def test_limit_reads_only_the_first_rows(ray_runtime, tmp_path):
     report = run_job(config, engine_factory=FACTORY, print_report=False)
     assert report.total.rows == 12
     assert len(_result_rows(output, "2026__11__web")) == 12
+
+
+def test_read_results_returns_the_committed_shards_only(ray_runtime, tmp_path):
+    from ie_batch.api import read_results
+
+    corpus = _corpus(tmp_path / "in")
+    output = tmp_path / "out"
+    run_job(_config(corpus, output), engine_factory=FACTORY, print_report=False)
+    (output / "_manifest" / "news.json").unlink()  # as if news were still being published
+    table = read_results(str(output))
+    assert table.num_rows == 37
+    assert set(table.column("_shard").to_pylist()) == {"2026__11__web"}

@@ -18,14 +18,6 @@ FLAKY = FakeEngineFactory(FailingAnswers(LEXICON, ["Turing"]))
 HEALTHY = FakeEngineFactory(LEXICON)
 
 
-@pytest.fixture(scope="module")
-def ray_runtime():
-    ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
-
-
 def _write(path, rows):
     path.write_text("\n".join(json.dumps(row) for row in rows) + "\n", encoding="utf-8")
 

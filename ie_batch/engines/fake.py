@@ -22,15 +22,20 @@ def _empty_answer(prompt: Prompt) -> str:
 
 class FakeEngine(Engine):
     def __init__(
-        self, answer_fn: AnswerFn = _empty_answer, max_model_len: int = 4096, max_tokens: int = 256
+        self,
+        answer_fn: AnswerFn = _empty_answer,
+        max_model_len: int = 4096,
+        max_tokens: int = 256,
+        delay_s: float = 0.0,
     ) -> None:
         self.answer_fn = answer_fn
+        self.delay_s = delay_s  # per prompt, awaited: batches in flight overlap as on a real engine
         self.max_model_len = max_model_len
         self.max_tokens = max_tokens
         self.prompts_seen: list[Prompt] = []
 
     async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
-        await asyncio.sleep(0)  # yield like a real engine would
+        await asyncio.sleep(self.delay_s * len(prompts))  # yield like a real engine would
         outputs = []
         for prompt in prompts:
             self.prompts_seen.append(prompt)
@@ -83,7 +88,7 @@ class LexiconAnswers:
 class FakeEngineFactory:
     """`engine_factory` for jobs in tests: builds a FakeEngine in each actor."""
 
-    def __init__(self, answer_fn: AnswerFn = _empty_answer, **engine_kwargs: int) -> None:
+    def __init__(self, answer_fn: AnswerFn = _empty_answer, **engine_kwargs: float) -> None:
         self.answer_fn = answer_fn
         self.engine_kwargs = engine_kwargs
 

@@ -29,8 +29,11 @@ def errors_dir(root: str, shard: str) -> str:
 
 
 def staging_dir(root: str, shard: str) -> str:
-    """Where a shard's parts are written until the shard is committed: readers of `data/`
-    never see a shard that is not complete."""
+    """Where a shard's parts are written until the shard is committed. On a filesystem the
+    move into `data/` is a rename per file; on an object store it is a copy per object, so a
+    crash in the middle can leave part of a shard in `data/` without its marker (the next run
+    clears it). Readers that must never see such a shard read the committed ones only
+    (`ie_batch.api.read_results`)."""
     return posixpath.join(root, "_staging", shard)
 
 

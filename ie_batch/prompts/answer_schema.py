@@ -12,6 +12,11 @@ from ie_batch.schema import ClassificationSchema, SchemaSlice, TaskKind
 
 ArgumentShape = Literal["list", "string"]
 
+#: At most this many answers per label in one slice. Small models under constrained decoding can
+#: fall into repeating list items until the token limit; a cap ends the list instead, and no real
+#: sentence-level document holds more mentions of one type than this.
+MAX_ITEMS_PER_LABEL = 16
+
 _STRING_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
 _PAIR: dict[str, Any] = {
     "type": "object",
@@ -27,15 +32,18 @@ def answer_schema(slice_: SchemaSlice, argument_shape: ArgumentShape = "list") -
     if kind is TaskKind.CLASSIFICATION:
         return _classification_schema(slice_)
     if kind is TaskKind.NER:
-        values = {name: _STRING_LIST for name in slice_.label_names}
+        values = {name: _capped({"type": "string"}) for name in slice_.label_names}
     elif kind is TaskKind.RE:
-        values = {name: {"type": "array", "items": _PAIR} for name in slice_.label_names}
+        values = {name: _capped(_PAIR) for name in slice_.label_names}
     else:
         values = {
-            event.name: {"type": "array", "items": _event_item(event.roles, argument_shape)}
-            for event in slice_.labels
+            event.name: _capped(_event_item(event.roles, argument_shape)) for event in slice_.labels
         }
     return _object(values)
+
+
+def _capped(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items, "maxItems": MAX_ITEMS_PER_LABEL}
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 import pytest
 
 from ie_batch.prompts import answer_schema, get_format
+from ie_batch.prompts.answer_schema import MAX_ITEMS_PER_LABEL
 from ie_batch.schema import (
     ClassificationSchema,
     EeSchema,
@@ -49,7 +50,18 @@ def test_ner_keys_are_exactly_the_slice_labels_each_an_array_of_strings():
         result = answer_schema(slice_)
         assert _is_closed_object(result, slice_.label_names)
         for value in result["properties"].values():
-            assert value == {"type": "array", "items": {"type": "string"}}
+            assert value == {
+                "type": "array",
+                "items": {"type": "string"},
+                "maxItems": MAX_ITEMS_PER_LABEL,
+            }
+
+
+def test_a_list_longer_than_the_cap_does_not_validate():
+    jsonschema = pytest.importorskip("jsonschema")
+    (slice_,) = rotate(NerSchema(name="ner", entities=["person"]))
+    looping = {"person": ["Tim Cook"] * (MAX_ITEMS_PER_LABEL + 1)}
+    assert not jsonschema.Draft202012Validator(answer_schema(slice_)).is_valid(looping)
 
 
 def test_ner_slices_together_ask_every_label_once():

@@ -18,6 +18,8 @@ from tests.s3.conftest import CREDENTIALS
 
 pytestmark = pytest.mark.ray
 
+ENV_SECRETS = {CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
+
 FACTORY = FakeEngineFactory(
     LexiconAnswers(
         entities={"person": ["Tim Cook", "Angela Merkel"], "location": ["Berlin", "Paris"]}
@@ -29,7 +31,6 @@ NEWS = [
     {"id": "n2", "text": "Nothing to see here."},
     {"id": "n3", "text": "Berlin and Paris signed a deal."},
 ]
-ENV_SECRETS = {CREDENTIALS["AWS_ACCESS_KEY_ID"], CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}
 WEB = [{"id": f"w{i}", "text": f"Tim Cook was in Paris on day {i}."} for i in range(12)]
 
 
@@ -78,6 +79,14 @@ def _json(fs, path: str) -> dict:
 def _objects(fs, prefix: str) -> list[str]:
     fs.invalidate_cache()
     return sorted(fs.find(prefix))
+
+
+def _errors(fs, out: str, shard: str) -> list[dict]:
+    return [
+        json.loads(line)
+        for path in _objects(fs, f"{out}/errors/{shard}")
+        for line in fs.cat_file(path).decode().splitlines()
+    ]
 
 
 def _assert_no_secret_in_outputs(fs, out: str, secrets: set[str]) -> None:
@@ -130,11 +139,7 @@ def test_a_job_on_s3_writes_every_row_once_and_commits_each_shard(
         assert marker["path"] == f"{bucket}/in/{shard}.{'jsonl' if shard == 'news' else 'parquet'}"
         assert marker["version"], "an S3 shard's identity includes its ETag"
     assert _json(s3, f"{out}/metrics/news.json")["error_rows"] == 1
-    errors = [
-        json.loads(line)
-        for path in _objects(s3, f"{out}/errors/news")
-        for line in s3.cat_file(path).decode().splitlines()
-    ]
+    errors = _errors(s3, out, "news")
     assert [(e["id"], e["row"], e["stage"]) for e in errors] == [("news:4", 4, "read")]
     summary = _json(s3, f"{out}/summary.json")
     assert summary["rows"] == 17 and summary["shards_processed"] == ["news", "web"]
@@ -158,24 +163,27 @@ def test_an_incremental_run_processes_only_new_and_changed_shards(
     web_marker = _json(s3, f"{out}/_manifest/web.json")
 
     news = [*NEWS, {"id": "n4", "text": "Angela Merkel left Berlin."}]
-    _put_jsonl(s3, f"{bucket}/in/news.jsonl", news)  # rewritten with one more row
+    # rewritten with one more row; the unreadable line moves from row 4 to row 5
+    _put_jsonl(s3, f"{bucket}/in/news.jsonl", news, extra_lines=("not json",))
     extra = [{"id": f"x{i}", "text": f"Paris, item {i}."} for i in range(3)]
     _put_jsonl(s3, f"{bucket}/in/2026/extra.jsonl", extra)  # a new shard
     report = _run(s3_server, bucket)
 
     assert sorted(report.shards) == ["2026__extra", "news"]
     assert report.skipped == ["web"]
-    assert report.total.rows == len(news) + len(extra)
-    _assert_each_row_once(_rows(s3, bucket, "news"), "news", [row["id"] for row in news])
+    assert report.total.rows == len(news) + 1 + len(extra)
+    news_ids = [row["id"] for row in news] + ["news:5"]
+    _assert_each_row_once(_rows(s3, bucket, "news"), "news", news_ids)
     _assert_each_row_once(
         _rows(s3, bucket, "2026__extra"), "2026__extra", [row["id"] for row in extra]
     )
     _assert_each_row_once(_rows(s3, bucket, "web"), "web", [row["id"] for row in WEB])
     assert _json(s3, f"{out}/_manifest/web.json") == web_marker  # untouched
-    assert _json(s3, f"{out}/metrics/news.json")["rows"] == 5
-    assert _json(s3, f"{out}/metrics/news.json")["error_rows"] == 0
-    # the old unreadable line's error file went with the old version of the shard
-    assert _objects(s3, f"{out}/errors/news") == []
+    metrics = _json(s3, f"{out}/metrics/news.json")
+    assert (metrics["rows"], metrics["error_rows"]) == (6, 1)
+    # the old version's error (row 4) went with it; only the new one is listed
+    assert [(e["id"], e["row"]) for e in _errors(s3, out, "news")] == [("news:5", 5)]
+    assert _errors(s3, out, "2026__extra") == []
 
     # same size, new content: only the ETag tells the shards apart
     same_size = [{**row, "text": row["text"].replace("Paris", "Parma")} for row in extra]
