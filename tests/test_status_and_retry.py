@@ -103,3 +103,14 @@ def test_status_lists_committed_changed_and_pending_shards(ray_runtime, tmp_path
 def test_status_of_a_folder_no_job_wrote_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no ie_batch job wrote here"):
         job_status(str(tmp_path))
+
+
+def test_only_rows_another_attempt_may_fix_are_retryable():
+    from ie_batch.retry import retryable
+
+    assert retryable(["slice ner[1/1]: vllm: EngineDeadError: boom"])
+    assert not retryable([])
+    assert not retryable(["read: in.jsonl:3: not valid JSON (Expecting value at column 1)"])
+    dropped = "slice ner[1/1]: dropped 2 record(s) or argument(s) whose spans are not in the text"
+    assert not retryable([dropped])
+    assert retryable([dropped, "slice re[1/2]: no JSON object in the answer"])

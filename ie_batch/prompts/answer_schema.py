@@ -67,7 +67,7 @@ def _classification_schema(slice_: SchemaSlice) -> dict[str, Any]:
     schema = slice_.schema
     assert isinstance(schema, ClassificationSchema)
     choices = list(slice_.label_names)
-    if not slice_.final_round:
+    if slice_.offers_none:
         choices.append(schema.none_label)  # a slice may hold none of the right labels
     if schema.multi_label:
         items = {"type": "array", "items": {"type": "string", "enum": choices}, "uniqueItems": True}

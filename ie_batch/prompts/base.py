@@ -69,9 +69,9 @@ class PromptFormat(ABC):
 
     @staticmethod
     def usable_examples(examples: Sequence[Example], slice_: SchemaSlice) -> list[Example]:
-        """The examples whose answer fits the slice: a run-off only shows examples whose gold
-        label is among the finalists, since its answer schema has no "none"."""
-        if not slice_.final_round:
+        """The examples whose answer fits the slice: a slice without a "none" answer (a run-off,
+        a single multi-class slice) only shows examples whose gold label is among its labels."""
+        if slice_.schema.kind is not TaskKind.CLASSIFICATION or slice_.offers_none:
             return list(examples)
         names = set(slice_.label_names)
         return [ex for ex in examples if any(lab.label in names for lab in ex.result.labels)]

@@ -114,7 +114,7 @@ class DocumentFirstFormat(PromptFormat):
         language = schema.language
         if schema.kind is not TaskKind.CLASSIFICATION:
             return _ANSWER[language, schema.kind]
-        none = "" if slice_.final_round else schema.none_label  # type: ignore[union-attr]
+        none = schema.none_label if slice_.offers_none else ""  # type: ignore[union-attr]
         if schema.multi_label:  # type: ignore[union-attr]
             if language == "zh":
                 return '用{"labels": [...]}回答，列出所有适用的标签' + (

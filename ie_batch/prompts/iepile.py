@@ -88,6 +88,6 @@ class IEPileFormat(PromptFormat):
                 for event in slice_.labels
             ]
         names = list(slice_.label_names)
-        if slice_.schema.kind is TaskKind.CLASSIFICATION and not slice_.final_round:
+        if slice_.schema.kind is TaskKind.CLASSIFICATION and slice_.offers_none:
             names.append(slice_.schema.none_label)  # type: ignore[union-attr]
         return names

@@ -33,6 +33,15 @@ class SchemaSlice:
         return [label.name for label in self.labels]
 
     @property
+    def offers_none(self) -> bool:
+        """Whether a classification answer may be "none of these": when the right label may be
+        in another slice, or (multi-label) when no label may apply. A single-slice multi-class
+        question and a run-off must pick one of their labels."""
+        if getattr(self.schema, "multi_label", False):
+            return not self.final_round
+        return not self.final_round and self.count > 1
+
+    @property
     def key(self) -> str:
         """Identifies the slice within its document, for error records and logs."""
         suffix = "final" if self.final_round else f"{self.index + 1}/{self.count}"

@@ -124,8 +124,15 @@ def test_classification_enum_is_slice_labels_plus_none():
 
 
 def test_chinese_classification_none_label_is_wu():
-    result = answer_schema(rotate(TOPIC_ZH)[0])
-    assert result["properties"]["label"]["enum"] == ["体育", "财经", "无"]
+    rotated = TOPIC_ZH.model_copy(update={"split_num": 1})  # several slices: "none" is allowed
+    result = answer_schema(rotate(rotated)[0])
+    assert result["properties"]["label"]["enum"] == ["体育", "无"]
+
+
+def test_a_single_multi_class_slice_must_pick_one_of_its_labels():
+    (slice_,) = rotate(TOPIC_ZH)
+    assert not slice_.offers_none
+    assert answer_schema(slice_)["properties"]["label"]["enum"] == ["体育", "财经"]
 
 
 def test_final_round_enum_has_no_none_label():
@@ -179,11 +186,12 @@ def test_real_ee_answers_validate_in_both_argument_shapes():
 
 
 def test_real_classification_answers_validate():
-    slice_ = rotate(TOPIC)[0]
-    single = _validator(answer_schema(slice_))
+    single = _validator(answer_schema(rotate(TOPIC)[0]))
     assert single.is_valid({"label": "sports"})
-    assert single.is_valid({"label": "none"})
+    assert not single.is_valid({"label": "none"})  # one slice holds every label
     assert not single.is_valid({"label": "weather"})
+    sliced = _validator(answer_schema(rotate(TOPIC.model_copy(update={"split_num": 2}))[0]))
+    assert sliced.is_valid({"label": "none"})
     multi = _validator(answer_schema(rotate(TOPIC_MULTI)[0]))
     assert multi.is_valid({"labels": ["sports", "business"]})
     assert not multi.is_valid({"labels": ["sports", "sports"]})

@@ -106,10 +106,14 @@ def test_chinese_schema_renders_chinese_instructions(schemas_dir):
 
 
 def test_classification_offers_the_none_label_except_in_the_final_round():
-    schema = ClassificationSchema(name="topic", labels=["world", "sports", "business"])
+    schema = ClassificationSchema(
+        name="topic", labels=["world", "sports", "business", "science"], split_num=2
+    )
     user = FORMAT.render(TEXT, rotate(schema)[0]).messages[1].content
     assert "Classify the text. The possible labels are:" in user
     assert 'answer "none" if none fits.' in user
+    single = ClassificationSchema(name="topic", labels=["world", "sports", "business"])
+    assert "none" not in FORMAT.render(TEXT, rotate(single)[0]).messages[1].content
     final = final_round_slice(schema, ["sports", "business"])
     final_user = FORMAT.render(TEXT, final).messages[1].content
     assert "none" not in final_user

@@ -89,13 +89,10 @@ def test_ee_schema_items_are_event_type_trigger_arguments():
 
 
 def test_classification_schema_items_add_the_none_label_except_in_a_final_round():
-    schema = ClassificationSchema(name="topic", labels=["world", "sports", "business"])
-    assert _user(FORMAT.render("x", rotate(schema)[0]))["schema"] == [
-        "business",
-        "sports",
-        "world",
-        "none",
-    ]
+    schema = ClassificationSchema(
+        name="topic", labels=["world", "sports", "business", "science"], split_num=2
+    )
+    assert _user(FORMAT.render("x", rotate(schema)[0]))["schema"] == ["business", "science", "none"]
     final = final_round_slice(schema, ["world", "sports"])
     assert _user(FORMAT.render("x", final))["schema"] == ["world", "sports"]
 
