@@ -27,7 +27,7 @@ test-fast: $(STAMP)
 	$(PY) -m pytest -q -m "not engine and not ray" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check ie_batch tests
+	$(VENV)/bin/ruff check ie_batch tests jobs bench
 
 # The main job on the embedded default model over examples/corpus (English, then Chinese).
 demo: $(STAMP)
