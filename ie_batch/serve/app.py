@@ -1,0 +1,184 @@
+"""The online endpoint: the batch job's schemas, prompts, parsing and grounding over HTTP, on Ray Serve.
+
+    serve run ie_batch.serve.app:app                  # embedded model, CPU, one replica
+    serve run ie_batch.serve.app:app_builder model=Qwen/Qwen2.5-7B-Instruct num_gpus=1 \\
+        num_replicas=2 engine.max_model_len=4096 limits.max_texts=32
+
+    POST /v1/extract   {"texts": [...], "schema": "news_ner_en" | {inline schema},
+                        "schemas": [...]}   (either or both)
+        -> {"results": [{id, entities, relations, events, labels, errors}, ...],
+            "model": ..., "usage": {"prompt_tokens": ..., "completion_tokens": ...}}
+    GET  /v1/schemas   the schemas served by name
+    GET  /healthz
+
+Each replica starts one async vLLM engine and runs every request through `BatchExtractor`, like
+an actor of the batch job: requests in flight on a replica share its engine, whose scheduler
+interleaves them. Requests are checked (`ie_batch.serve.requests`) before any engine time is
+spent; a refused one gets a 4xx status and `{"detail": "<what to fix>"}`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from ray import serve
+
+from ie_batch import __version__
+from ie_batch.config import EngineConfig, PromptConfig
+from ie_batch.extractor import BatchExtractor
+from ie_batch.prompts import get_format
+from ie_batch.serve.requests import (
+    ExtractRequest,
+    Limits,
+    RequestError,
+    SchemaCatalog,
+    parse_extract_request,
+)
+from ie_batch.serve.settings import DeploymentSettings, ServiceConfig, settings_from_args
+from ie_batch.taskflow import (
+    EngineFactory,
+    extract_texts,
+    extraction_settings,
+    load_few_shot,
+    vllm_engine_factory,
+)
+
+__all__ = ["ExtractionService", "api", "app", "app_builder", "build_app"]
+
+api = FastAPI(
+    title="ie_batch",
+    version=__version__,
+    description="Schema-driven entity, relation, event and class-label extraction.",
+)
+
+
+@api.exception_handler(RequestError)
+async def _refused(request: Request, exc: RequestError) -> JSONResponse:
+    return JSONResponse(status_code=exc.status, content={"detail": exc.message})
+
+
+_EXTRACT_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": ExtractRequest.model_json_schema()}},
+    }
+}
+
+
+@serve.deployment
+@serve.ingress(api)
+class ExtractionService:
+    """One replica: one engine, the served schemas, and the request checks."""
+
+    async def __init__(
+        self, config: ServiceConfig, engine_factory: EngineFactory | None = None
+    ) -> None:
+        self.config = config
+        self.catalog = SchemaCatalog.load(config.schemas)
+        self.format = get_format(config.prompt.format)
+        self.examples = load_few_shot(config.prompt)
+        factory = engine_factory or vllm_engine_factory(config.num_gpus)
+        # Built inside the replica's event loop, which vLLM's async engine binds to.
+        self.engine = factory(config.engine)
+
+    @api.post("/v1/extract", openapi_extra=_EXTRACT_BODY)
+    async def extract(self, request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.body())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RequestError(400, f"the body is not valid JSON ({exc})") from None
+        call = parse_extract_request(body, self.config.limits, self.catalog)
+        settings = extraction_settings(self.config.prompt, call.schemas, self.examples)
+        extractor = BatchExtractor(call.schemas, self.engine, self.format, settings)
+        results = await extract_texts(extractor, call.texts, batch_size=self.config.batch_size)
+        return {
+            "results": results.rows,
+            "model": self.config.engine.model,
+            "usage": {
+                "prompt_tokens": results.prompt_tokens,
+                "completion_tokens": results.completion_tokens,
+            },
+        }
+
+    @api.get("/v1/schemas")
+    async def schemas(self) -> dict[str, Any]:
+        return {"schemas": self.catalog.describe()}
+
+    @api.get("/healthz")
+    async def healthz(self) -> dict[str, Any]:
+        return {"status": "ok", "model": self.config.engine.model}
+
+    def __del__(self) -> None:
+        engine = self.__dict__.pop("engine", None)
+        if engine is not None:
+            engine.shutdown()
+
+
+def build_app(
+    engine: EngineConfig | Mapping[str, Any] | None = None,
+    *,
+    prompt: PromptConfig | Mapping[str, Any] | None = None,
+    limits: Limits | Mapping[str, Any] | None = None,
+    schemas: Sequence[str] = (),
+    batch_size: int = 16,
+    num_replicas: int = 1,
+    ray_actor_options: Mapping[str, Any] | None = None,
+    max_ongoing_requests: int | None = None,
+    engine_factory: EngineFactory | None = None,
+) -> serve.Application:
+    """The endpoint as a Serve application, for `serve.run(build_app(...))`.
+
+    `engine`, `prompt` and `limits` take their config objects or mappings of their fields;
+    `schemas` adds schema files served by name. `ray_actor_options` are each replica's resources
+    (default one CPU; `{"num_gpus": 1}` runs its engine on a GPU). `engine_factory` builds the
+    engine in each replica (default: vLLM); it must pickle.
+    """
+    options = {"num_cpus": 1, **(ray_actor_options or {})}
+    config = ServiceConfig(
+        engine=EngineConfig.model_validate({} if engine is None else engine),
+        prompt=PromptConfig.model_validate({} if prompt is None else prompt),
+        limits=Limits.model_validate({} if limits is None else limits),
+        schemas=tuple(map(str, schemas)),
+        num_gpus=options.get("num_gpus") or 0,
+        batch_size=batch_size,
+    )
+    deployment = DeploymentSettings(
+        num_replicas=num_replicas,
+        num_cpus=options["num_cpus"],
+        max_ongoing_requests=max_ongoing_requests,
+    )
+    return _bind(config, deployment, options, engine_factory)
+
+
+def app_builder(args: dict[str, Any]) -> serve.Application:
+    """For `serve run ie_batch.serve.app:app_builder key=value ...` (see `AppArgs`)."""
+    config, deployment = settings_from_args(args)
+    options = {"num_cpus": deployment.num_cpus}
+    if config.num_gpus:
+        options["num_gpus"] = config.num_gpus
+    return _bind(config, deployment, options, None)
+
+
+def _bind(
+    config: ServiceConfig,
+    deployment: DeploymentSettings,
+    ray_actor_options: dict[str, Any],
+    engine_factory: EngineFactory | None,
+) -> serve.Application:
+    extra = {}
+    if deployment.max_ongoing_requests is not None:
+        extra["max_ongoing_requests"] = deployment.max_ongoing_requests
+    return ExtractionService.options(
+        name=deployment.name,
+        num_replicas=deployment.num_replicas,
+        ray_actor_options=ray_actor_options,
+        **extra,
+    ).bind(config, engine_factory)
+
+
+#: `serve run ie_batch.serve.app:app`: the defaults (embedded model, CPU, one replica).
+app = build_app()

@@ -1,0 +1,288 @@
+"""Extractor (ie_batch.taskflow): texts in, one result dict per text out, with an in-process engine.
+
+Most tests drive it with the scripted FakeEngine; the tests marked `engine` share one real vLLM
+engine with the embedded model (started once for the module).
+"""
+
+import asyncio
+import json
+import subprocess
+import sys
+import threading
+
+import pytest
+
+import ie_batch
+from ie_batch.config import EngineConfig
+from ie_batch.engines.fake import FakeEngine, LexiconAnswers
+from ie_batch.schema import NerSchema, SchemaError
+from ie_batch.taskflow import Extractor, resolve_schema, resolve_schemas, shipped_schema_names
+
+ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors"}
+LEXICON = LexiconAnswers(
+    entities={
+        "person": ["Angela Merkel", "Tim Cook"],
+        "location": ["Paris", "Berlin"],
+        "organization": ["Apple"],
+    },
+    labels={"world": ["Merkel"], "business": ["Apple"]},
+)
+
+
+class RecordingFactory:
+    """Builds a FakeEngine and records where it was built and shut down."""
+
+    def __init__(self, answer_fn=LEXICON):
+        self.answer_fn = answer_fn
+        self.engine = None
+        self.built_in_loop = None
+        self.shutdown_thread = None
+
+    def __call__(self, config):
+        try:
+            asyncio.get_running_loop()
+            self.built_in_loop = True
+        except RuntimeError:
+            self.built_in_loop = False
+        factory = self
+
+        class Engine(FakeEngine):
+            def shutdown(self):
+                factory.shutdown_thread = threading.current_thread().name
+
+        self.engine = Engine(self.answer_fn, max_model_len=config.max_model_len)
+        return self.engine
+
+
+@pytest.fixture
+def factory():
+    return RecordingFactory()
+
+
+def _spans_match(text, row):
+    for entity in row["entities"]:
+        assert entity["start"] is not None, entity
+        assert text[entity["start"] : entity["end"]] == entity["text"]
+
+
+def test_one_result_per_text_in_the_batch_job_row_shape(factory):
+    texts = ["Angela Merkel met Tim Cook in Paris.", "Nothing to see.", "Apple opened in Berlin."]
+    with Extractor("news_ner_en", "topic_en", engine_factory=factory) as ie:
+        rows = ie(texts)
+    assert [row["id"] for row in rows] == ["0", "1", "2"]
+    assert all(set(row) == ROW_KEYS and row["errors"] == [] for row in rows)
+    assert {(e["type"], e["text"]) for e in rows[0]["entities"]} == {
+        ("person", "Angela Merkel"),
+        ("person", "Tim Cook"),
+        ("location", "Paris"),
+    }
+    assert rows[1]["entities"] == []
+    assert [[label["label"] for label in row["labels"]] for row in rows] == [
+        ["world"],
+        ["world"],  # one slice holds every topic: no "none", the fake takes the last choice
+        ["business"],
+    ]
+    for text, row in zip(texts, rows, strict=True):
+        _spans_match(text, row)
+
+
+def test_a_single_text_gives_a_list_of_one_and_no_texts_give_none(factory):
+    with Extractor(["person"], engine_factory=factory) as ie:
+        rows = ie("Tim Cook spoke.")
+        assert ie([]) == []
+    assert len(rows) == 1 and rows[0]["entities"][0]["text"] == "Tim Cook"
+
+
+def test_batches_keep_the_order_of_the_texts(factory):
+    texts = [f"Tim Cook, number {i}." if i % 2 else f"Paris, number {i}." for i in range(7)]
+    with Extractor(["person", "location"], batch_size=2, engine_factory=factory) as ie:
+        rows = ie(texts)
+    assert [row["id"] for row in rows] == [str(i) for i in range(7)]
+    assert [row["entities"][0]["type"] for row in rows] == [
+        "person" if i % 2 else "location" for i in range(7)
+    ]
+
+
+def test_the_engine_is_built_inside_the_event_loop_and_shut_down_there(factory):
+    ie = Extractor(["person"], engine_factory=factory)
+    assert factory.built_in_loop is True
+    assert not ie.closed and repr(ie) == "Extractor(ner; model='embedded', open)"
+    ie.close()
+    assert factory.shutdown_thread == "ie-batch-engine"
+    assert ie.closed and not ie._runner.thread.is_alive()
+    ie.close()  # a second close does nothing
+    with pytest.raises(RuntimeError, match="closed"):
+        ie("text")
+    with pytest.raises(RuntimeError, match="closed"):
+        ie.set_schema(["person"])
+
+
+def test_it_can_be_called_from_code_that_already_runs_an_event_loop(factory):
+    # as in a notebook, whose cells run inside the kernel's loop
+    async def cell():
+        return ie("Tim Cook spoke.")
+
+    with Extractor(["person"], engine_factory=factory) as ie:
+        rows = asyncio.run(cell())
+    assert rows[0]["entities"][0]["text"] == "Tim Cook"
+
+
+def test_a_failing_engine_start_raises_and_leaves_no_thread_behind():
+    def broken(config):
+        raise RuntimeError("no model here")
+
+    before = threading.active_count()
+    with pytest.raises(RuntimeError, match="no model here"):
+        Extractor(["person"], engine_factory=broken)
+    assert threading.active_count() == before
+
+
+def test_a_failing_prompt_becomes_an_error_on_its_row():
+    def answer(prompt):
+        raise RuntimeError("out of memory")
+
+    with Extractor(["person"], engine_factory=lambda config: FakeEngine(answer)) as ie:
+        (row,) = ie("Tim Cook spoke.")
+    assert row["entities"] == [] and "out of memory" in row["errors"][0]
+
+
+def test_set_schema_asks_other_schemas_with_the_same_engine(factory):
+    with Extractor(["person"], engine_factory=factory) as ie:
+        engine = factory.engine
+        ie.set_schema({"task": "ner", "name": "places", "entities": ["location"]})
+        (row,) = ie("Tim Cook is in Paris.")
+        assert factory.engine is engine
+        assert [s.name for s in ie.schemas] == ["places"]
+    assert [e["text"] for e in row["entities"]] == ["Paris"]
+
+
+def test_engine_and_prompt_options(factory):
+    ie = Extractor(
+        "news_ner_en",
+        model="some/model",
+        engine={"max_model_len": 1024, "max_tokens": 64},
+        prompt={"format": "iepile"},
+        engine_factory=factory,
+    )
+    with ie:
+        assert ie.engine_config == EngineConfig(
+            model="some/model", max_model_len=1024, max_tokens=64
+        )
+        assert ie.prompt_config.format == "iepile"
+    with Extractor(["person"], engine=EngineConfig(model="x"), engine_factory=factory) as ie:
+        assert ie.engine_config.model == "x"
+
+
+def test_non_text_input_is_a_type_error(factory):
+    with Extractor(["person"], engine_factory=factory) as ie:
+        with pytest.raises(TypeError, match=r"texts\[1\]: expected a string, got int"):
+            ie(["fine", 3])
+        with pytest.raises(TypeError, match="expected a text or a list of texts"):
+            ie(42)
+
+
+# Schemas in every form
+
+
+def test_schemas_resolve_from_names_files_ppuie_mappings_and_objects(schemas_dir, tmp_path):
+    assert resolve_schema("news_ner_en").name == "news_ner_en"
+    assert resolve_schema(schemas_dir / "topic_en.yaml").kind == "classification"
+    assert resolve_schema(str(schemas_dir / "re_zh_duie.yaml")).kind == "re"
+    assert resolve_schema(["时间", "选手"]).label_names == ["时间", "选手"]
+    assert resolve_schema({"竞赛名称": ["主办方", "承办方"]}).kind == "re"
+    custom = tmp_path / "mine.json"
+    custom.write_text(json.dumps({"task": "ner", "entities": ["drug"]}), encoding="utf-8")
+    assert resolve_schema(custom).name == "mine"
+    schema = NerSchema(name="x", entities=["a"])
+    assert resolve_schema(schema) is schema
+    assert {"news_ner_en", "topic_en"} <= set(shipped_schema_names())
+
+
+def test_an_unknown_schema_name_lists_the_shipped_ones():
+    with pytest.raises(SchemaError, match="not the name of a shipped schema.*news_ner_en"):
+        resolve_schema("no_such_schema")
+
+
+def test_an_invalid_inline_schema_names_the_field():
+    with pytest.raises(SchemaError, match=r"field 'entities\[1\]'"):
+        resolve_schemas([{"task": "ner", "entities": ["a", 3]}])
+    with pytest.raises(SchemaError, match="got int"):
+        resolve_schema(3)
+
+
+def test_schema_names_must_be_distinct():
+    with pytest.raises(ValueError, match=r"schemas\[0\] and schemas\[1\] are both named 'ner'"):
+        resolve_schemas([["a"], ["b"]])
+    with pytest.raises(ValueError, match="at least one schema"):
+        Extractor(engine_factory=RecordingFactory())
+
+
+def test_import_ie_batch_stays_light_and_exports_extractor_lazily():
+    code = (
+        "import sys, ie_batch; "
+        "heavy = [m for m in ('vllm', 'ray', 'torch') if m in sys.modules]; "
+        "assert not heavy, heavy; "
+        "from ie_batch.taskflow import Extractor; "
+        "assert ie_batch.Extractor is Extractor"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert ie_batch.Extractor is Extractor
+    with pytest.raises(AttributeError):
+        ie_batch.NoSuchThing  # noqa: B018
+
+
+# The real engine (one for the module)
+
+
+@pytest.fixture(scope="module")
+def real_extractor():
+    pytest.importorskip("vllm")
+    ie = Extractor("news_ner_en", "topic_en", engine={"max_model_len": 1024, "max_tokens": 160})
+    yield ie
+    ie.close()
+
+
+NEWS = [
+    "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss the European Union budget.",
+    "Shares of Toyota fell 3 percent in Tokyo after the carmaker cut its profit forecast.",
+]
+TOPICS = {"world", "sports", "business", "sci_tech"}
+NEWS_TYPES = {"person", "organization", "location", "miscellaneous"}
+
+
+def _grounded(text, row):
+    """Every span with offsets points at itself; returns how many had offsets."""
+    found = 0
+    for entity in row["entities"]:
+        if entity["start"] is not None:
+            assert text[entity["start"] : entity["end"]] == entity["text"], entity
+            found += 1
+    return found
+
+
+# The model's accuracy is not asserted (that is the benchmark's job), only what must hold for
+# any model: one row per text, answers that parse, labels from the schema, offsets on their spans.
+
+
+@pytest.mark.engine
+def test_real_engine_answers_parse_and_ground(real_extractor):
+    rows = real_extractor(NEWS)
+    assert [row["id"] for row in rows] == ["0", "1"]
+    for text, row in zip(NEWS, rows, strict=True):
+        assert set(row) == ROW_KEYS and row["errors"] == [], row["errors"]
+        assert {e["type"] for e in row["entities"]} <= NEWS_TYPES
+        assert len(row["labels"]) == 1 and row["labels"][0]["label"] in TOPICS
+        _grounded(text, row)
+    assert _grounded(NEWS[0], rows[0]) > 0  # names copied from this text are found in it
+
+
+@pytest.mark.engine
+def test_real_engine_takes_another_schema_without_restarting(real_extractor):
+    real_extractor.set_schema(["person", "city"])
+    try:
+        (row,) = real_extractor(NEWS[0])
+    finally:
+        real_extractor.set_schema("news_ner_en", "topic_en")
+    assert row["errors"] == [] and row["labels"] == []
+    assert {e["type"] for e in row["entities"]} <= {"person", "city"}
+    _grounded(NEWS[0], row)
