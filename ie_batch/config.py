@@ -9,13 +9,23 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
+import sysconfig
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-SHIPPED_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
+
+def _shipped_schemas() -> Path:
+    """`schemas/` of the source tree, or the copy a wheel installs under `<prefix>/share`."""
+    source = Path(__file__).resolve().parents[1] / "schemas"
+    if source.is_dir():
+        return source
+    return Path(sysconfig.get_path("data")) / "share" / "ie_batch" / "schemas"
+
+
+SHIPPED_SCHEMAS = _shipped_schemas()
 
 
 class _Section(BaseModel):

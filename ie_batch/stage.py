@@ -240,18 +240,8 @@ def input_row(result_row: dict[str, Any], id_column: str) -> dict[str, Any]:
 
 
 def load_examples(config: JobConfig, schemas: list[AnySchema]) -> dict[str, list[Example]]:
-    """Few-shot examples: the first `few_shot_k` rows of the examples file, per schema."""
-    if not config.prompt.examples or config.prompt.few_shot_k == 0:
-        return {}
-    from ie_batch.metrics import read_rows
+    """Few-shot examples: the first `few_shot_k` labelled rows of the examples file, per schema."""
+    from ie_batch.taskflow import load_few_shot
 
-    examples: list[Example] = []
-    for row in read_rows(config.prompt.examples):
-        gold = gold_from_row(row)
-        text = row.get(config.input.text_column)
-        if gold is None or not isinstance(text, str):
-            continue
-        examples.append(Example(text=text, result=gold.result))
-        if len(examples) >= config.prompt.few_shot_k:
-            break
-    return {schema.name: examples for schema in schemas}
+    examples = load_few_shot(config.prompt, config.input.text_column)
+    return {schema.name: examples for schema in schemas} if examples else {}

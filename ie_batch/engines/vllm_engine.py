@@ -59,15 +59,17 @@ class VllmEngine(Engine):
         if config.lora_adapter:
             options["enable_lora"] = True
         options.update(config.engine_kwargs)
+        # Tokenizer before engine: nothing imported after the engine starts may keep a frame that
+        # references it, or vLLM only collects it at interpreter exit (with a noisy traceback).
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(model)
         engine = AsyncLLMEngine.from_engine_args(AsyncEngineArgs(**options))
         lora = None
         if config.lora_adapter:
             from vllm.lora.request import LoRARequest
 
             lora = LoRARequest("adapter", 1, config.lora_adapter)
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(model)
         return cls(engine, tokenizer, config, lora)
 
     def render(self, prompt: Prompt) -> str:
