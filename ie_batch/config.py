@@ -227,7 +227,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Jo
 def config_from_data(
     data: dict[str, Any], source: str = "<config>", overrides: dict[str, Any] | None = None
 ) -> JobConfig:
-    merged = _deep_merge(data, overrides or {})
+    merged = deep_merge(data, overrides or {})
     try:
         return JobConfig.model_validate(merged)
     except ValidationError as exc:
@@ -236,11 +236,12 @@ def config_from_data(
         raise ConfigError(f"{source}: field '{field}': {first['msg']}") from None
 
 
-def _deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """`base` with `overrides` applied, nested mappings merged key by key."""
     merged = dict(base)
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _deep_merge(merged[key], value)
+            merged[key] = deep_merge(merged[key], value)
         else:
             merged[key] = value
     return merged

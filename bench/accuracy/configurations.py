@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from ie_batch.config import deep_merge
+
 LABEL_KEYS = ("entities", "relations", "events", "labels")
 
 
@@ -128,14 +130,3 @@ def strip_descriptions(data: dict[str, Any]) -> dict[str, Any]:
                 for item in stripped[key]
             ]
     return stripped
-
-
-def deep_merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """`base` with `overrides` applied, nested mappings merged key by key (as job files are)."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = deep_merge(merged[key], value)
-        else:
-            merged[key] = value
-    return merged

@@ -16,9 +16,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.accuracy.configurations import Configuration, deep_merge, schema_variant
+from bench.accuracy.configurations import Configuration, schema_variant
 from bench.accuracy.conversion import select_examples
 from bench.accuracy.datasets import Dataset
+from ie_batch.config import deep_merge
 
 
 @dataclass

@@ -186,14 +186,17 @@ def _entities(column: str, value: Any) -> list[Entity]:
     return entities
 
 
+def _labelled_items(column: str, value: Any, expected: str) -> list[tuple[str | None, int, Any]]:
+    """(label, position, item) for a plain list (label None) or a mapping label -> items."""
+    groups = _grouped(column, value, expected)
+    if groups is None:
+        return [(None, i, raw) for i, raw in enumerate(value)]
+    return [(label, i, raw) for label, items in groups for i, raw in enumerate(items)]
+
+
 def _relations(column: str, value: Any) -> list[Relation]:
     expected = "a list of {subject, relation, object} or a mapping relation -> [{subject, object}]"
-    groups = _grouped(column, value, expected)
-    pairs = (
-        [(None, i, raw) for i, raw in enumerate(value)]
-        if groups is None
-        else [(label, i, raw) for label, items in groups for i, raw in enumerate(items)]
-    )
+    pairs = _labelled_items(column, value, expected)
     relations = []
     for label, i, raw in pairs:
         where = f"item {i}" if label is None else f"{label!r} item {i}"
@@ -215,12 +218,7 @@ def _relations(column: str, value: Any) -> list[Relation]:
 
 def _events(column: str, value: Any) -> list[Event]:
     expected = "a list of {type, trigger, arguments} or a mapping type -> [{trigger, arguments}]"
-    groups = _grouped(column, value, expected)
-    pairs = (
-        [(None, i, raw) for i, raw in enumerate(value)]
-        if groups is None
-        else [(label, i, raw) for label, items in groups for i, raw in enumerate(items)]
-    )
+    pairs = _labelled_items(column, value, expected)
     events = []
     for label, i, raw in pairs:
         where = f"item {i}" if label is None else f"{label!r} item {i}"
