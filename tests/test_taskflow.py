@@ -17,6 +17,7 @@ from ie_batch.config import EngineConfig
 from ie_batch.engines.fake import FakeEngine, LexiconAnswers
 from ie_batch.schema import NerSchema, SchemaError
 from ie_batch.taskflow import Extractor, resolve_schema, resolve_schemas, shipped_schema_names
+from tests.helpers import count_grounded
 
 ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors"}
 LEXICON = LexiconAnswers(
@@ -250,16 +251,6 @@ TOPICS = {"world", "sports", "business", "sci_tech"}
 NEWS_TYPES = {"person", "organization", "location", "miscellaneous"}
 
 
-def _grounded(text, row):
-    """Every span with offsets points at itself; returns how many had offsets."""
-    found = 0
-    for entity in row["entities"]:
-        if entity["start"] is not None:
-            assert text[entity["start"] : entity["end"]] == entity["text"], entity
-            found += 1
-    return found
-
-
 # The model's accuracy is not asserted (that is the benchmark's job), only what must hold for
 # any model: one row per text, answers that parse, labels from the schema, offsets on their spans.
 
@@ -272,8 +263,8 @@ def test_real_engine_answers_parse_and_ground(real_extractor):
         assert set(row) == ROW_KEYS and row["errors"] == [], row["errors"]
         assert {e["type"] for e in row["entities"]} <= NEWS_TYPES
         assert len(row["labels"]) == 1 and row["labels"][0]["label"] in TOPICS
-        _grounded(text, row)
-    assert _grounded(NEWS[0], rows[0]) > 0  # names copied from this text are found in it
+        count_grounded(text, row)
+    assert count_grounded(NEWS[0], rows[0]) > 0  # names copied from this text are found in it
 
 
 @pytest.mark.engine
@@ -285,4 +276,4 @@ def test_real_engine_takes_another_schema_without_restarting(real_extractor):
         real_extractor.set_schema("news_ner_en", "topic_en")
     assert row["errors"] == [] and row["labels"] == []
     assert {e["type"] for e in row["entities"]} <= {"person", "city"}
-    _grounded(NEWS[0], row)
+    count_grounded(NEWS[0], row)

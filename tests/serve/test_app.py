@@ -10,6 +10,8 @@ import socket
 
 import pytest
 
+from tests.helpers import count_grounded
+
 pytestmark = [pytest.mark.engine, pytest.mark.ray]
 
 LIMITS = {"max_texts": 4, "max_text_chars": 400}
@@ -48,15 +50,6 @@ def client(ray_runtime):
         serve.shutdown()
 
 
-def _grounded(text, row):
-    found = 0
-    for entity in row["entities"]:
-        if entity["start"] is not None:
-            assert text[entity["start"] : entity["end"]] == entity["text"], entity
-            found += 1
-    return found
-
-
 def test_health_and_the_served_schemas(client):
     health = client.get("/healthz")
     assert health.status_code == 200 and health.json() == {"status": "ok", "model": "embedded"}
@@ -78,8 +71,8 @@ def test_ner_with_a_shipped_schema(client):
         assert set(row) == ROW_KEYS and row["errors"] == [], row
         assert row["labels"] == [] and row["relations"] == [] and row["events"] == []
         assert {entity["type"] for entity in row["entities"]} <= types
-        _grounded(text, row)
-    assert _grounded(NEWS[0], rows[0]) > 0
+        count_grounded(text, row)
+    assert count_grounded(NEWS[0], rows[0]) > 0
 
 
 def test_classification_with_an_inline_schema(client):
