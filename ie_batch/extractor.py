@@ -103,22 +103,21 @@ class BatchExtractor:
                 continue
             examples = self.settings.examples.get(schema.name, ())
             for slice_ in rotate(schema, doc_id=document.id, order=self.settings.label_order):
-                windows, error = self._windows(document.text, slice_, examples)
+                prompts, error = self._prompts(document.text, slice_, examples)
                 if error:
                     errors.append(error)
-                for window in windows:
-                    prompt = self.format.render(window.text, slice_, examples)
-                    jobs.append(_Job(index, window, slice_, prompt))
+                jobs.extend(_Job(index, window, slice_, prompt) for window, prompt in prompts)
         return jobs, errors
 
-    def _windows(
+    def _prompts(
         self, text: str, slice_: SchemaSlice, examples: Sequence[Example]
-    ) -> tuple[list[Window], str | None]:
-        """The whole text when its prompt fits the context, else overlapping windows that do."""
+    ) -> tuple[list[tuple[Window, Prompt]], str | None]:
+        """The whole text's prompt when it fits the context, else one per overlapping window."""
         budget = self.engine.max_model_len - self.engine.max_tokens
-        full = self.engine.count_tokens(self.format.render(text, slice_, examples))
+        whole = self.format.render(text, slice_, examples)
+        full = self.engine.count_tokens(whole)
         if full <= budget:
-            return [Window(0, text)], None
+            return [(Window(0, text), whole)], None
         overhead = self.engine.count_tokens(self.format.render("", slice_, examples))
         room = budget - overhead
         if room <= 0:
@@ -128,7 +127,8 @@ class BatchExtractor:
             )
         max_chars = window_char_budget(text, full - overhead, room)
         overlap = min(self.settings.window_overlap_chars, max_chars // 4)
-        return split_into_windows(text, max_chars, overlap), None
+        windows = split_into_windows(text, max_chars, overlap)
+        return [(w, self.format.render(w.text, slice_, examples)) for w in windows], None
 
     def _run_offs(self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]) -> list[_Job]:
         """A final round for each (document, multi-class schema) whose slices chose several labels."""

@@ -25,7 +25,7 @@ Anything else raises `ColumnShapeError` naming the column and the item.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,21 +186,27 @@ def _entities(column: str, value: Any) -> list[Entity]:
     return entities
 
 
-def _labelled_items(column: str, value: Any, expected: str) -> list[tuple[str | None, int, Any]]:
-    """(label, position, item) for a plain list (label None) or a mapping label -> items."""
+def _labelled_items(
+    column: str, value: Any, expected: str
+) -> Iterator[tuple[str | None, str, Mapping[str, Any]]]:
+    """(label, where, item) for a plain list (label None) or a mapping label -> items, checked
+    one at a time in order; `where` names the item in error messages."""
     groups = _grouped(column, value, expected)
-    if groups is None:
-        return [(None, i, raw) for i, raw in enumerate(value)]
-    return [(label, i, raw) for label, items in groups for i, raw in enumerate(items)]
+    pairs = (
+        [(None, i, raw) for i, raw in enumerate(value)]
+        if groups is None
+        else [(label, i, raw) for label, items in groups for i, raw in enumerate(items)]
+    )
+    for label, i, raw in pairs:
+        where = f"item {i}" if label is None else f"{label!r} item {i}"
+        yield label, where, _item(column, where, raw)
 
 
 def _relations(column: str, value: Any) -> list[Relation]:
     expected = "a list of {subject, relation, object} or a mapping relation -> [{subject, object}]"
     pairs = _labelled_items(column, value, expected)
     relations = []
-    for label, i, raw in pairs:
-        where = f"item {i}" if label is None else f"{label!r} item {i}"
-        item = _item(column, where, raw)
+    for label, where, item in pairs:
         relation = label if label is not None else item.get("relation")
         relations.append(
             Relation(
@@ -220,9 +226,7 @@ def _events(column: str, value: Any) -> list[Event]:
     expected = "a list of {type, trigger, arguments} or a mapping type -> [{trigger, arguments}]"
     pairs = _labelled_items(column, value, expected)
     events = []
-    for label, i, raw in pairs:
-        where = f"item {i}" if label is None else f"{label!r} item {i}"
-        item = _item(column, where, raw)
+    for label, where, item in pairs:
         event_type = label if label is not None else _first(item, "type", "event_type")
         trigger = _first(item, "trigger", "event_trigger")
         events.append(
