@@ -15,7 +15,7 @@ from __future__ import annotations
 import pickle
 import posixpath
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -172,7 +172,7 @@ def _with_row_counts(
         take = rows if left is None else min(rows, left)
         if left is not None:
             left -= take
-        counted.append(Shard(**{**shard.__dict__, "rows": rows}))
+        counted.append(replace(shard, rows=rows))
         limits[shard.name] = take
     return counted, limits
 

@@ -20,7 +20,14 @@ from ie_batch.config import StorageConfig
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.reading import ROW_COLUMN, SHARD_COLUMN
 from ie_batch.io.storage import open_filesystem
-from ie_batch.io.writing import data_dir, errors_dir, write_error_part, write_json, write_jsonl
+from ie_batch.io.writing import (
+    data_dir,
+    errors_dir,
+    read_json,
+    write_error_part,
+    write_json,
+    write_jsonl,
+)
 from ie_batch.pipeline import add_extraction, read_job_config
 from ie_batch.report import Tally
 from ie_batch.results import DocumentResult
@@ -152,10 +159,11 @@ def _recommit(
             evaluation, _ = scorer.score(gold_row, row.get("text"), result, asked)
             if evaluation is not None:
                 tally.evaluation += evaluation
-    old = fs.exists(posixpath.join(root, "metrics", f"{shard}.json"))
-    tally.seconds = seconds + (_old_seconds(fs, root, shard) if old else 0.0)
+    metrics_path = posixpath.join(root, "metrics", f"{shard}.json")
+    previous = read_json(fs, metrics_path) or {}
+    tally.seconds = seconds + float(previous.get("seconds") or 0.0)
     metrics = {"shard": shard, "path": entry.get("path"), **tally.to_dict()}
-    write_json(fs, posixpath.join(root, "metrics", f"{shard}.json"), metrics)
+    write_json(fs, metrics_path, metrics)
     if tally.evaluation.bad_cases:
         write_jsonl(
             fs, posixpath.join(root, "badcases", f"{shard}.jsonl"), tally.evaluation.bad_cases
@@ -165,10 +173,3 @@ def _recommit(
         fs.rm(staging, recursive=True)
     entry.update({"result_rows": tally.rows, "error_rows": tally.error_rows})
     write_json(fs, manifest.marker_path(shard), entry)
-
-
-def _old_seconds(fs: Any, root: str, shard: str) -> float:
-    from ie_batch.io.writing import read_json
-
-    metrics = read_json(fs, posixpath.join(root, "metrics", f"{shard}.json")) or {}
-    return float(metrics.get("seconds") or 0.0)
