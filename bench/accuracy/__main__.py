@@ -49,7 +49,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--limit",
         type=int,
         default=40,
-        help="evaluate the first N rows of each split (default 40; 0 = the whole split)",
+        help="evaluate N rows of each split (default 40; 0 = the whole split)",
+    )
+    parser.add_argument(
+        "--sample",
+        choices=["spread", "head"],
+        default="spread",
+        help="which N rows: evenly spaced over the split (default) or the first N in file order",
     )
     parser.add_argument(
         "--output",
@@ -85,9 +91,12 @@ def machine_description() -> str:
     return f"{cores} cores, {gpu}, {platform.machine()}, Python {platform.python_version()}"
 
 
-def print_plan(datasets: list, configurations: list, limit: int) -> None:
+def print_plan(datasets: list, configurations: list, limit: int, sample: str) -> None:
     for dataset in datasets:
-        rows = f"first {limit} rows" if limit else "all rows"
+        if not limit:
+            rows = "all rows"
+        else:
+            rows = f"first {limit} rows" if sample == "head" else f"{limit} rows spread evenly"
         print(
             f"bench: {dataset.name}: evaluated on split {dataset.split} ({rows}), "
             f"schema {dataset.schema.name}",
@@ -116,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     datasets = [get_dataset(name) for name in args.dataset or ["conll2003-valid"]]
     configurations = [get_configuration(name) for name in args.config or ["baseline"]]
     limit = args.limit or None
-    print_plan(datasets, configurations, args.limit)
+    print_plan(datasets, configurations, args.limit, args.sample)
     for dataset in datasets:  # fetch and convert before starting anything heavy
         dataset.rows()
 
@@ -143,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                         output=args.output,
                         work=Path(work),
                         batch_size=args.batch_size,
+                        sample=args.sample,
                     )
                     result.date = datetime.now(UTC).isoformat(timespec="seconds")
                     result.command = command

