@@ -110,6 +110,10 @@ class PromptConfig(_Section):
     keep_ungrounded: bool = Field(
         default=True, description="Keep spans not found in the text (with null offsets)."
     )
+    entity_type_run_off: bool = Field(
+        default=True,
+        description="Ask once more, among the types the NER slices gave one mention, which it is.",
+    )
     examples: str | None = Field(
         default=None, description="JSONL/Parquet rows with text and gold columns for few-shot."
     )

@@ -4,7 +4,8 @@ For every document, every task schema and every slice of its rotated label set (
 of a document too long for the context), one prompt is built; all prompts of the batch go to the
 engine at once, so a document's slices are decoded back to back and share its prefix in the cache.
 Answers are parsed, grounded in the text, and merged back into exactly one result per document.
-Multi-class classification over several slices gets a run-off round among the slice winners.
+Multi-class classification over several slices gets a run-off round among the slice winners, and
+a mention that NER slices gave several types gets one among those types (`entity_type_run_off`).
 
 This module knows nothing of Ray: the pipeline wraps it in an actor, tests drive it with the fake
 engine.
@@ -16,11 +17,20 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ie_batch.config import PromptConfig
 from ie_batch.engines.base import Engine, Generation
 from ie_batch.parsing import SliceRecords, merge_slices
-from ie_batch.prompts import Example, Prompt, PromptFormat
+from ie_batch.prompts import Example, Prompt, PromptFormat, render_entity_type
 from ie_batch.results import DocumentResult
-from ie_batch.schema import AnySchema, ClassificationSchema, SchemaSlice, final_round_slice, rotate
+from ie_batch.schema import (
+    AnySchema,
+    ClassificationSchema,
+    NerSchema,
+    SchemaSlice,
+    entity_type_slice,
+    final_round_slice,
+    rotate,
+)
 from ie_batch.schema.rotation import LabelOrder
 from ie_batch.windows import Window, split_into_windows, window_char_budget
 
@@ -47,8 +57,21 @@ class DocumentOutcome:
 class ExtractionSettings:
     label_order: LabelOrder = "sorted"
     keep_ungrounded: bool = True
+    entity_type_run_off: bool = True
     window_overlap_chars: int = 200
     examples: Mapping[str, Sequence[Example]] = field(default_factory=dict)
+
+    @classmethod
+    def from_prompt(
+        cls, prompt: PromptConfig, examples: Mapping[str, Sequence[Example]] | None = None
+    ) -> ExtractionSettings:
+        """The settings a job's `prompt:` section asks for; `examples` per schema name."""
+        return cls(
+            label_order=prompt.label_order,
+            keep_ungrounded=prompt.keep_ungrounded,
+            entity_type_run_off=prompt.entity_type_run_off,
+            examples=examples or {},
+        )
 
 
 @dataclass
@@ -89,7 +112,10 @@ class BatchExtractor:
             parts[index].extend(SliceRecords(errors=[e]) for e in errors)
             outcomes[index].windows = len({job.window.start for job in planned}) or 1
         await self._run(jobs, documents, parts, outcomes)
-        await self._run(self._run_offs(jobs, parts), documents, parts, outcomes)
+        run_offs = self._run_offs(jobs, parts)
+        if self.settings.entity_type_run_off:
+            run_offs += self._entity_type_run_offs(jobs, parts)
+        await self._run(run_offs, documents, parts, outcomes)
         for index, outcome in enumerate(outcomes):
             outcome.result = merge_slices(parts[index])
         return outcomes
@@ -102,7 +128,9 @@ class BatchExtractor:
             if document.schemas is not None and schema.name not in document.schemas:
                 continue
             examples = self.settings.examples.get(schema.name, ())
-            for slice_ in rotate(schema, doc_id=document.id, order=self.settings.label_order):
+            split_num = self.format.default_split_num.get(schema.kind)
+            slices = rotate(schema, document.id, self.settings.label_order, split_num)
+            for slice_ in slices:
                 prompts, error = self._prompts(document.text, slice_, examples)
                 if error:
                     errors.append(error)
@@ -152,6 +180,42 @@ class BatchExtractor:
                 examples = self.settings.examples.get(name, ())
                 prompt = self.format.render(window.text, slice_, examples)
                 run_offs.append(_Job(index, window, slice_, prompt))
+        return run_offs
+
+    def _entity_type_run_offs(
+        self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]
+    ) -> list[_Job]:
+        """A run-off for each grounded mention that the slices of one NER schema gave several
+        types, asked in the window where it was first found."""
+        windows: dict[int, list[Window]] = defaultdict(list)
+        for job in jobs:
+            if job.window not in windows[job.document]:
+                windows[job.document].append(job.window)
+        run_offs = []
+        for index, document_parts in enumerate(parts):
+            candidates: dict[tuple[NerSchema, str], list[str]] = defaultdict(list)
+            first_seen: dict[tuple[NerSchema, str], int] = {}
+            for part in document_parts:
+                schema = part.slice.schema if part.slice is not None else None
+                if not isinstance(schema, NerSchema):
+                    continue
+                for entity in part.entities:
+                    if entity.start is None:
+                        continue  # not in the text: nothing to show the model
+                    candidates[schema, entity.text].append(entity.type)
+                    first_seen.setdefault((schema, entity.text), entity.start)
+            for (schema, span), types in candidates.items():
+                slice_ = entity_type_slice(schema, span, types)
+                if slice_ is None:
+                    continue
+                start = first_seen[schema, span]
+                window = next(
+                    (w for w in windows[index] if w.start <= start < w.end),
+                    windows[index][0],
+                )
+                run_offs.append(
+                    _Job(index, window, slice_, render_entity_type(window.text, slice_))
+                )
         return run_offs
 
     async def _run(

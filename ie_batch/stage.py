@@ -65,10 +65,8 @@ class ExtractionStage:
         self.schemas = load_job_schemas(config)
         self.scorer = Scorer(self.schemas, config.input.id_column)
         self.routes = schema_routes(config, self.schemas)
-        settings = ExtractionSettings(
-            label_order=config.prompt.label_order,
-            keep_ungrounded=config.prompt.keep_ungrounded,
-            examples=load_examples(config, self.schemas),
+        settings = ExtractionSettings.from_prompt(
+            config.prompt, load_examples(config, self.schemas)
         )
         self.engine = engine_factory(config)
         self.extractor = BatchExtractor(

@@ -139,10 +139,8 @@ def load_few_shot(prompt: PromptConfig, text_column: str = "text") -> list[Examp
 def extraction_settings(
     prompt: PromptConfig, schemas: Sequence[AnySchema], examples: Sequence[Example] = ()
 ) -> ExtractionSettings:
-    return ExtractionSettings(
-        label_order=prompt.label_order,
-        keep_ungrounded=prompt.keep_ungrounded,
-        examples={schema.name: list(examples) for schema in schemas} if examples else {},
+    return ExtractionSettings.from_prompt(
+        prompt, {schema.name: list(examples) for schema in schemas}
     )
 
 

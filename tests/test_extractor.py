@@ -17,8 +17,11 @@ from ie_batch.schema import ClassificationSchema, NerSchema, rotate
 FORMAT = get_format("document_first")
 CITIES = ["Berlin", "Paris", "Tokyo"]
 PEOPLE = ["Tim Cook", "Angela Merkel"]
-NER = NerSchema(name="ner", entities=["city", "person"])
-NER13 = NerSchema(name="ner13", entities=["city", "person", *[f"t{i:02d}" for i in range(11)]])
+# Explicit split_num: these tests count slices and prompts; the format's own default is tested below
+NER = NerSchema(name="ner", entities=["city", "person"], split_num=2)
+NER13 = NerSchema(
+    name="ner13", entities=["city", "person", *[f"t{i:02d}" for i in range(11)]], split_num=6
+)
 TOPIC = ClassificationSchema(
     name="topic", labels=["business", "sports", "tech", "world"], split_num=2
 )
@@ -356,3 +359,64 @@ def test_a_document_is_asked_only_the_schemas_routed_to_it():
     extractor = BatchExtractor([ner, topics], engine, get_format())
     asyncio.run(extractor.extract([Document("d1", "Text.", frozenset({"topics"}))]))
     assert {prompt.slice.schema.name for prompt in engine.prompts_seen} == {"topics"}
+
+
+NEWS = NerSchema(name="news", entities=["location", "organization", "person"])
+
+
+def test_document_first_asks_one_entity_type_per_prompt_unless_the_schema_says_otherwise():
+    engine = FakeEngine()
+    _extract(BatchExtractor([NEWS], engine, FORMAT), _docs("x"))
+    assert [p.slice.label_names for p in engine.prompts_seen] == [
+        ["location"],
+        ["organization"],
+        ["person"],
+    ]
+    iepile = FakeEngine()
+    _extract(BatchExtractor([NEWS], iepile, get_format("iepile")), _docs("x"))
+    assert [p.slice.label_names for p in iepile.prompts_seen] == [NEWS.label_names]
+
+
+def _greedy_typist(chosen: str | None):
+    """Every type slice claims "Essex"; the run-off answers `chosen` (None: garbage)."""
+
+    def answer(prompt) -> str:
+        if prompt.slice.span is not None:
+            return json.dumps({"type": chosen}) if chosen else "no idea"
+        return json.dumps({name: ["Essex"] for name in prompt.slice.label_names})
+
+    return answer
+
+
+def test_a_mention_given_several_types_gets_one_from_a_run_off_among_them():
+    engine = FakeEngine(_greedy_typist("organization"))
+    (outcome,) = _extract(BatchExtractor([NEWS], engine, FORMAT), _docs("Essex beat Kent."))
+    assert [(e.type, e.text, e.start) for e in outcome.result.entities] == [
+        ("organization", "Essex", 0)
+    ]
+    run_offs = [p for p in engine.prompts_seen if p.slice.span is not None]
+    assert len(run_offs) == 1 and outcome.prompts == 4
+    (run_off,) = run_offs
+    assert run_off.slice.label_names == ["location", "organization", "person"]
+    assert 'which type is "Essex"' in run_off.messages[1].content
+    assert run_off.answer_schema["properties"]["type"]["enum"] == run_off.slice.label_names
+    assert outcome.result.errors == []
+
+
+def test_a_failed_run_off_keeps_every_type_and_says_why():
+    (outcome,) = _extract(
+        BatchExtractor([NEWS], FakeEngine(_greedy_typist(None)), FORMAT), _docs("Essex won.")
+    )
+    assert sorted(e.type for e in outcome.result.entities) == ["location", "organization", "person"]
+    assert outcome.result.errors == ["slice news[final 'Essex']: no JSON object in the answer"]
+
+
+def test_the_run_off_can_be_switched_off_and_is_never_asked_about_spans_not_in_the_text():
+    settings = ExtractionSettings(entity_type_run_off=False)
+    engine = FakeEngine(_greedy_typist("person"))
+    (outcome,) = _extract(BatchExtractor([NEWS], engine, FORMAT, settings), _docs("Essex won."))
+    assert len(outcome.result.entities) == 3 and outcome.prompts == 3
+    absent = FakeEngine(_greedy_typist("person"))
+    (outcome,) = _extract(BatchExtractor([NEWS], absent, FORMAT), _docs("Kent won."))
+    assert all(p.slice.span is None for p in absent.prompts_seen)
+    assert {e.start for e in outcome.result.entities} == {None}  # kept ungrounded, not typed

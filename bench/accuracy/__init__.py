@@ -1,7 +1,7 @@
 """Accuracy benchmark: the real job on public labelled data, one table dataset x configuration.
 
-    .venv/bin/python -m bench.accuracy --dataset conll2003-valid --limit 40 \
-        --config baseline --config one-type-per-slice
+    .venv/bin/python -m bench.accuracy --dataset conll2003-valid --limit 100 \
+        --config plain --config defaults --config no-run-off
 
 Modules: `conversion` (tag sequences -> spans, readers of the raw formats; pure Python),
 `datasets` (which package ships which split, fetching it into a cache), `configurations`

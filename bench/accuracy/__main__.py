@@ -1,7 +1,7 @@
 """`python -m bench.accuracy`: the accuracy table, dataset x configuration.
 
-    .venv/bin/python -m bench.accuracy --dataset conll2003-valid --limit 40 \
-        --config baseline --config one-type-per-slice --config drop-ungrounded
+    .venv/bin/python -m bench.accuracy --dataset conll2003-valid --limit 100 \
+        --config plain --config defaults --config no-run-off
 
 One local Ray (`ray.init(num_cpus=...)`) serves every run; each run is one `run_job`, so one
 engine start per (data set, configuration). Results are printed, and written (merged with earlier
@@ -42,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--config",
         action="append",
         default=None,
-        help=f"configuration (repeatable; join levers with '+'; default baseline): "
+        help=f"configuration (repeatable; join levers with '+'; default plain and defaults): "
         f"{', '.join(CONFIGURATIONS)}",
     )
     parser.add_argument(
@@ -123,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{configuration.name}: {configuration.summary}")
         return 0
     datasets = [get_dataset(name) for name in args.dataset or ["conll2003-valid"]]
-    configurations = [get_configuration(name) for name in args.config or ["baseline"]]
+    configurations = [get_configuration(name) for name in args.config or ["plain", "defaults"]]
     limit = args.limit or None
     print_plan(datasets, configurations, args.limit, args.sample)
     for dataset in datasets:  # fetch and convert before starting anything heavy

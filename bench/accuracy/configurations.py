@@ -1,6 +1,7 @@
 """Named configurations: each is one lever, a bundle of overrides of the job configuration and of
-the schema file, compared against `baseline` (ie_batch's defaults). Names join with `+` to combine
-levers (`one-type-per-slice+drop-ungrounded`)."""
+the schema file, compared against `defaults` (ie_batch's defaults) and `plain` (a plain prompt:
+what the defaults must beat). Names join with `+` to combine levers (`defaults+few-shot-k3`,
+`no-run-off+keep-ungrounded`)."""
 
 from __future__ import annotations
 
@@ -43,19 +44,37 @@ CONFIGURATIONS: dict[str, Configuration] = {
     c.name: c
     for c in (
         Configuration(
-            "baseline",
-            "defaults: document_first prompt, shipped schema with descriptions, default split_num "
-            "(NER 6), structured outputs, ungrounded spans kept, zero-shot, 0.5B model",
+            "defaults",
+            "ie_batch's defaults: document_first prompt, shipped schema with descriptions, one "
+            "entity type per prompt, entity-type run-off, structured outputs, ungrounded spans "
+            "dropped, zero-shot, 0.5B model",
+        ),
+        Configuration(
+            "plain",
+            "the plain prompt the defaults are measured against: every entity type in one "
+            "prompt (schema split_num 6), no entity-type run-off, ungrounded spans kept",
+            job={"prompt": {"entity_type_run_off": False, "keep_ungrounded": True}},
+            schema={"split_num": 6},
+        ),
+        Configuration(
+            "all-types-per-prompt",
+            "schema split_num 6: every entity type in one prompt",
+            schema={"split_num": 6},
+        ),
+        Configuration(
+            "no-run-off",
+            "prompt.entity_type_run_off false: a mention keeps every type its slices gave it",
+            job={"prompt": {"entity_type_run_off": False}},
+        ),
+        Configuration(
+            "keep-ungrounded",
+            "prompt.keep_ungrounded true: spans not found in the text are kept (null offsets)",
+            job={"prompt": {"keep_ungrounded": True}},
         ),
         Configuration(
             "no-descriptions",
             "schema labels without descriptions (names only)",
             strip_descriptions=True,
-        ),
-        Configuration(
-            "one-type-per-slice",
-            "schema split_num 1: one prompt per (sentence, type)",
-            schema={"split_num": 1},
         ),
         Configuration(
             "iepile-format",
@@ -66,11 +85,6 @@ CONFIGURATIONS: dict[str, Configuration] = {
             "no-structured-outputs",
             "engine.structured_outputs false (free text, parsed tolerantly)",
             job={"engine": {"structured_outputs": False}},
-        ),
-        Configuration(
-            "drop-ungrounded",
-            "prompt.keep_ungrounded false: spans not found in the text are dropped",
-            job={"prompt": {"keep_ungrounded": False}},
         ),
         Configuration(
             "few-shot-k3",

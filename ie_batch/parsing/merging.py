@@ -10,6 +10,10 @@ For classification, a run-off slice (`final_round`) decides between the labels t
 slices, so when one chose a label its answer replaces the slice winners of the same schema. A
 run-off that failed or chose nothing leaves the winners standing (its errors say why): several
 candidates are more use to a reader of the output than none.
+
+For NER, an entity-type run-off (`final_round` with a `span`) decides which of the types the
+slices gave one mention it keeps: records of that mention under the other types of the schema go.
+The decision is per mention text within the document; a failed run-off again leaves all standing.
 """
 
 from __future__ import annotations
@@ -30,22 +34,47 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
     decided = {
         part.slice.schema
         for part in parts
-        if part.slice is not None and part.slice.final_round and part.labels
+        if part.slice is not None
+        and part.slice.final_round
+        and part.slice.span is None
+        and part.labels
     }
+    types = _entity_types(parts)
     result = DocumentResult()
     labels: list[str] = []
     for part in parts:
-        result.entities.extend(part.entities)
+        result.entities.extend(
+            entity
+            for entity in part.entities
+            if types.get((_schema(part), entity.text), entity.type) == entity.type
+        )
         result.relations.extend(part.relations)
         result.events.extend(part.events)
         result.errors.extend(part.errors)
-        if not _superseded(part, decided):
+        if not _superseded(part, decided) and not _is_entity_type_run_off(part):
             labels.extend(part.labels)
     result.entities = _unique(result.entities, _entity_content, lambda e: e.start is not None)
     result.relations = _unique(result.relations, _relation_content, _relation_grounded)
     result.events = _unique(result.events, _event_content, _event_grounded)
     result.labels = [LabelScore(label) for label in dict.fromkeys(labels)]
     return result
+
+
+def _schema(part: SliceRecords) -> object:
+    return part.slice.schema if part.slice is not None else None
+
+
+def _is_entity_type_run_off(part: SliceRecords) -> bool:
+    return part.slice is not None and part.slice.span is not None
+
+
+def _entity_types(parts: list[SliceRecords]) -> dict[tuple[object, str], str]:
+    """(schema, mention text) -> the type its run-off chose."""
+    return {
+        (part.slice.schema, part.slice.span): part.labels[0]
+        for part in parts
+        if part.slice is not None and part.slice.span is not None and part.labels
+    }
 
 
 def _superseded(part: SliceRecords, decided: set) -> bool:

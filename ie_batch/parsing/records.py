@@ -32,8 +32,9 @@ class SliceRecords:
     """The records read from one slice's answer (and, after grounding, their offsets).
 
     `labels` are the classification choices of the slice (its none label removed: an empty list
-    means "none of these"). `ungrounded` counts spans that could not be found in the text and
-    `dropped` the records removed for that, so both can become metrics.
+    means "none of these"), or the type an entity-type run-off chose. `ungrounded` counts spans
+    that could not be found in the text and `dropped` the records removed for that, so both can
+    become metrics.
     """
 
     entities: list[Entity] = field(default_factory=list)
@@ -111,6 +112,9 @@ class _Reader:
         kind = self.slice.schema.kind
         if kind is TaskKind.CLASSIFICATION:
             self.read_classification(value)
+            return
+        if self.slice.span is not None:
+            self.read_entity_type(value)
             return
         for label, item in self.labelled_items(value):
             if kind is TaskKind.NER:
@@ -261,6 +265,20 @@ class _Reader:
             self.error(f"expected one label, got {len(labels)}; kept {labels[0]!r}")
             labels = labels[:1]
         self.records.labels.extend(labels)
+
+    def read_entity_type(self, value: Any) -> None:
+        """An entity-type run-off's choice, `{"type": name}` (or the bare name), as its label."""
+        chosen = value
+        if isinstance(value, dict):
+            chosen = _first(value, ("type", "label"))
+            if chosen is None:
+                self.error(f'expected {{"type": ...}}, got {_show(value)}')
+                return
+        label = self.labels.find(chosen.strip() if isinstance(chosen, str) else chosen)
+        if label is None:
+            self.error(f"answer type {_show(chosen)} is not one of {self.slice.label_names}")
+            return
+        self.records.labels.append(label)
 
 
 def _first(item: dict[str, Any], keys: tuple[str, ...]) -> Any:

@@ -3,6 +3,7 @@
 from ie_batch.prompts.answer_schema import answer_schema
 from ie_batch.prompts.base import Example, Message, Prompt, PromptFormat
 from ie_batch.prompts.document_first import DocumentFirstFormat
+from ie_batch.prompts.entity_type import render_entity_type
 from ie_batch.prompts.iepile import IEPileFormat
 
 FORMATS: dict[str, type[PromptFormat]] = {
@@ -33,4 +34,5 @@ __all__ = [
     "PromptFormat",
     "answer_schema",
     "get_format",
+    "render_entity_type",
 ]

@@ -7,7 +7,7 @@ Prompts are chat messages; the engine applies the model's own chat template.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -47,6 +47,8 @@ class PromptFormat(ABC):
 
     name: ClassVar[str]
     argument_shape: ClassVar[ArgumentShape] = "list"
+    #: Labels per slice for a task when the schema sets no `split_num` (else IEPile's defaults).
+    default_split_num: ClassVar[Mapping[TaskKind, int]] = {}
 
     @abstractmethod
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:

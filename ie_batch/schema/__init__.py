@@ -13,7 +13,13 @@ from ie_batch.schema.model import (
     ReSchema,
     TaskKind,
 )
-from ie_batch.schema.rotation import SchemaSlice, final_round_slice, rotate, split_labels
+from ie_batch.schema.rotation import (
+    SchemaSlice,
+    entity_type_slice,
+    final_round_slice,
+    rotate,
+    split_labels,
+)
 
 __all__ = [
     "DEFAULT_SPLIT_NUM",
@@ -28,6 +34,7 @@ __all__ = [
     "SchemaError",
     "SchemaSlice",
     "TaskKind",
+    "entity_type_slice",
     "final_round_slice",
     "load_schema",
     "rotate",

@@ -13,20 +13,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ie_batch.schema.model import AnySchema, ClassificationSchema
+from ie_batch.schema.model import AnySchema, ClassificationSchema, NerSchema
 
 LabelOrder = Literal["sorted", "given", "shuffled"]
 
 
 @dataclass(frozen=True)
 class SchemaSlice:
-    """The labels of one prompt. `final_round` marks a classification run-off between winners."""
+    """The labels of one prompt. `final_round` marks a run-off: between the labels that won
+    their classification slices, or (with `span`) between the entity types the slices of a NER
+    schema gave one mention."""
 
     schema: AnySchema
     labels: tuple[Any, ...]  # LabelSpec | RelationSpec | EventSpec, per the schema's task
     index: int
     count: int
     final_round: bool = False
+    span: str | None = None  # the mention whose type an entity-type run-off asks
 
     @property
     def label_names(self) -> list[str]:
@@ -45,6 +48,8 @@ class SchemaSlice:
     def key(self) -> str:
         """Identifies the slice within its document, for error records and logs."""
         suffix = "final" if self.final_round else f"{self.index + 1}/{self.count}"
+        if self.span is not None:
+            suffix += f" {self.span!r}"
         return f"{self.schema.name}[{suffix}]"
 
 
@@ -64,9 +69,13 @@ def document_seed(doc_id: str) -> int:
 
 
 def rotate(
-    schema: AnySchema, doc_id: str | None = None, order: LabelOrder = "sorted"
+    schema: AnySchema,
+    doc_id: str | None = None,
+    order: LabelOrder = "sorted",
+    split_num: int | None = None,
 ) -> list[SchemaSlice]:
-    """The slices one document is asked, in the order they are asked."""
+    """The slices one document is asked, in the order they are asked. `split_num` is the labels
+    per slice when the schema does not set its own (a prompt format's default)."""
     labels = list(schema.label_specs)
     if order == "sorted":
         labels.sort(key=lambda label: label.name)
@@ -76,7 +85,7 @@ def rotate(
         random.Random(document_seed(doc_id)).shuffle(labels)
     elif order != "given":
         raise ValueError(f"order must be sorted, given or shuffled, got {order!r}")
-    chunks = split_labels(labels, schema.effective_split_num)
+    chunks = split_labels(labels, schema.split_num or split_num or schema.effective_split_num)
     return [
         SchemaSlice(schema=schema, labels=tuple(chunk), index=i, count=len(chunks))
         for i, chunk in enumerate(chunks)
@@ -91,3 +100,17 @@ def final_round_slice(schema: ClassificationSchema, winners: Sequence[str]) -> S
     by_name = {label.name: label for label in schema.labels}
     labels = tuple(by_name[name] for name in unique if name in by_name)
     return SchemaSlice(schema=schema, labels=labels, index=0, count=1, final_round=True)
+
+
+def entity_type_slice(schema: NerSchema, span: str, types: Sequence[str]) -> SchemaSlice | None:
+    """A run-off that asks which of `types` the mention `span` is; None for fewer than two.
+
+    Asked one type at a time, a small model says yes to a mention under several types (a county
+    cricket side is a location, an organisation and "miscellaneous"); one question that puts the
+    candidates side by side lets it choose.
+    """
+    by_name = {label.name: label for label in schema.entities}
+    labels = tuple(by_name[name] for name in dict.fromkeys(types) if name in by_name)
+    if len(labels) < 2:
+        return None
+    return SchemaSlice(schema=schema, labels=labels, index=0, count=1, final_round=True, span=span)

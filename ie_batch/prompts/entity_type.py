@@ -1,0 +1,52 @@
+"""The entity-type run-off: one mention, the types its slices gave it, pick one.
+
+Every format asks it the same way: no instruction-tuning corpus has a prompt for this question,
+and a plain one works for any chat model. The text comes first, as in `document_first`, so the
+question shares the document's cached prefix with the slices asked before it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ie_batch.prompts.base import Message, Prompt
+from ie_batch.schema import SchemaSlice
+
+_SYSTEM = {
+    "en": "You classify mentions of named entities. Answer with one JSON object and nothing else.",
+    "zh": "你负责判断实体提及的类型。只用一个JSON对象回答。",
+}
+_TEXT_HEADER = {"en": "Text:", "zh": "文本："}
+_QUESTION = {
+    "en": 'In this text, which type is "{span}"?',
+    "zh": "在这段文本中，“{span}”属于哪种类型？",
+}
+_ANSWER = {
+    "en": 'Answer with {"type": ...} naming the one type that fits.',
+    "zh": '用{"type": ...}回答，给出最合适的一个类型。',
+}
+
+
+def entity_type_answer_schema(slice_: SchemaSlice) -> dict[str, Any]:
+    """`{"type": one of the candidate types}`: under structured outputs the answer is a choice."""
+    return {
+        "type": "object",
+        "properties": {"type": {"type": "string", "enum": list(slice_.label_names)}},
+        "required": ["type"],
+        "additionalProperties": False,
+    }
+
+
+def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
+    """The run-off prompt for `slice_.span` in `text`, with the candidates' descriptions."""
+    if slice_.span is None:
+        raise ValueError(f"slice {slice_.key} is not an entity-type run-off (it has no span)")
+    language = slice_.schema.language
+    lines = [_TEXT_HEADER[language], text, "", _QUESTION[language].format(span=slice_.span)]
+    for label in slice_.labels:
+        lines.append(
+            f"- {label.name}: {label.description}" if label.description else f"- {label.name}"
+        )
+    lines.append(_ANSWER[language])
+    messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(lines)))
+    return Prompt(messages=messages, answer_schema=entity_type_answer_schema(slice_), slice=slice_)
