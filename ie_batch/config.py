@@ -108,7 +108,9 @@ class PromptConfig(_Section):
         default="sorted", description="Order of labels before rotation into slices."
     )
     keep_ungrounded: bool = Field(
-        default=True, description="Keep spans not found in the text (with null offsets)."
+        default=False,
+        description="Keep spans not found in the text (with null offsets) instead of dropping "
+        "them with a warning.",
     )
     entity_type_run_off: bool = Field(
         default=True,

@@ -56,7 +56,7 @@ class DocumentOutcome:
 @dataclass(frozen=True)
 class ExtractionSettings:
     label_order: LabelOrder = "sorted"
-    keep_ungrounded: bool = True
+    keep_ungrounded: bool = False
     entity_type_run_off: bool = True
     window_overlap_chars: int = 200
     examples: Mapping[str, Sequence[Example]] = field(default_factory=dict)

@@ -62,6 +62,8 @@ class DocumentResult:
     events: list[Event] = field(default_factory=list)
     labels: list[LabelScore] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    #: Notes that need no retry: records a setting removed on purpose (spans not in the text)
+    warnings: list[str] = field(default_factory=list)
 
     def to_row(self) -> dict[str, Any]:
         return {
@@ -72,6 +74,7 @@ class DocumentResult:
             ],
             "labels": [asdict(label) for label in self.labels],
             "errors": list(self.errors),
+            "warnings": list(self.warnings),
         }
 
     @classmethod
@@ -89,4 +92,5 @@ class DocumentResult:
             ],
             labels=[LabelScore(**label) for label in row.get("labels") or []],
             errors=list(row.get("errors") or []),
+            warnings=list(row.get("warnings") or []),
         )

@@ -52,11 +52,9 @@ class RetryReport:
 
 
 def retryable(errors: list[str] | None) -> bool:
-    """A row worth asking again: it has an error that another attempt may not repeat. An
-    unreadable input line, or spans dropped because they are not in the text, would."""
-    if not errors or any(reason.startswith("read: ") for reason in errors):
-        return False
-    return any("not in the text" not in reason for reason in errors)
+    """A row worth asking again: it has an error that another attempt may not repeat (an
+    unreadable input line would)."""
+    return bool(errors) and not any(reason.startswith("read: ") for reason in errors)
 
 
 def retry_errors(

@@ -5,7 +5,8 @@
     with Extractor("news_ner_en", "topic_en") as ie:
         ie("Angela Merkel met Emmanuel Macron in Paris.")
         # [{"id": "0", "entities": [{"type": "person", "text": "Angela Merkel", "start": 0,
-        #   "end": 13}, ...], "relations": [], "events": [], "labels": [...], "errors": []}]
+        #   "end": 13}, ...], "relations": [], "events": [], "labels": [...], "errors": [],
+        #   "warnings": []}]
 
 No Ray: the engine runs in this process. A background thread owns an asyncio event loop; the
 engine is created inside it (vLLM's async engine must be) and every call runs `BatchExtractor` —

@@ -324,7 +324,8 @@ def test_keep_ungrounded_false_drops_invented_spans():
         BatchExtractor([NER], FakeEngine(answer), FORMAT, settings), _docs("Berlin is big.")
     )
     assert outcome.result.entities == [Entity("city", "Berlin", 0, 6)]
-    assert any("Atlantis" in error for error in outcome.result.errors)
+    assert outcome.result.errors == []
+    assert any("Atlantis" in warning for warning in outcome.result.warnings)
 
 
 def test_examples_of_a_schema_are_rendered_into_its_prompts():
@@ -412,11 +413,12 @@ def test_a_failed_run_off_keeps_every_type_and_says_why():
 
 
 def test_the_run_off_can_be_switched_off_and_is_never_asked_about_spans_not_in_the_text():
-    settings = ExtractionSettings(entity_type_run_off=False)
+    settings = ExtractionSettings(entity_type_run_off=False, keep_ungrounded=True)
     engine = FakeEngine(_greedy_typist("person"))
     (outcome,) = _extract(BatchExtractor([NEWS], engine, FORMAT, settings), _docs("Essex won."))
     assert len(outcome.result.entities) == 3 and outcome.prompts == 3
     absent = FakeEngine(_greedy_typist("person"))
-    (outcome,) = _extract(BatchExtractor([NEWS], absent, FORMAT), _docs("Kent won."))
+    settings = ExtractionSettings(keep_ungrounded=True)
+    (outcome,) = _extract(BatchExtractor([NEWS], absent, FORMAT, settings), _docs("Kent won."))
     assert all(p.slice.span is None for p in absent.prompts_seen)
     assert {e.start for e in outcome.result.entities} == {None}  # kept ungrounded, not typed

@@ -19,7 +19,7 @@ from ie_batch.schema import NerSchema, SchemaError
 from ie_batch.taskflow import Extractor, resolve_schema, resolve_schemas, shipped_schema_names
 from tests.helpers import count_grounded
 
-ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors"}
+ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors", "warnings"}
 LEXICON = LexiconAnswers(
     entities={
         "person": ["Angela Merkel", "Tim Cook"],

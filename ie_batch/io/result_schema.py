@@ -45,6 +45,7 @@ RESULT_FIELDS: list[pa.Field] = [
     pa.field("events", pa.list_(EVENT)),
     pa.field("labels", pa.list_(LABEL)),
     pa.field("errors", pa.list_(pa.string())),
+    pa.field("warnings", pa.list_(pa.string())),
     pa.field("prompt_tokens", pa.int64()),
     pa.field("completion_tokens", pa.int64()),
 ]

@@ -37,18 +37,19 @@ def ground_records(
     A span not in the text keeps None offsets and is counted in `ungrounded`. With
     `keep_ungrounded=False` records whose main span is missing are dropped (an entity; a
     relation missing its subject or object; an event missing its trigger), and so are
-    arguments that are missing; `dropped` counts them and an error lists them.
+    arguments that are missing; `dropped` counts them and a warning lists them (a warning, not
+    an error: the job asked for the filter, and the row is complete).
     """
     pass_ = _Pass(_Grounder(text or "", offset), keep_ungrounded)
     entities = pass_.entities(records.entities)
     relations = pass_.relations(records.relations)
     events = pass_.events(records.events)
-    errors = list(records.errors)
+    warnings = list(records.warnings)
     if pass_.dropped:
         lost = pass_.lost
         listed = ", ".join(repr(t) for t in lost[:_LISTED])
         more = f" and {len(lost) - _LISTED} more" if len(lost) > _LISTED else ""
-        errors.append(
+        warnings.append(
             f"slice {records.key}: dropped {pass_.dropped} record(s) or argument(s) whose spans "
             f"are not in the text: {listed}{more}"
         )
@@ -58,7 +59,8 @@ def ground_records(
         relations=relations,
         events=events,
         labels=list(records.labels),
-        errors=errors,
+        errors=list(records.errors),
+        warnings=warnings,
         ungrounded=records.ungrounded + len(pass_.lost),
         dropped=records.dropped + pass_.dropped,
     )

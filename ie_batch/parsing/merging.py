@@ -51,6 +51,7 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
         result.relations.extend(part.relations)
         result.events.extend(part.events)
         result.errors.extend(part.errors)
+        result.warnings.extend(part.warnings)
         if not _superseded(part, decided) and not _is_entity_type_run_off(part):
             labels.extend(part.labels)
     result.entities = _unique(result.entities, _entity_content, lambda e: e.start is not None)

@@ -42,6 +42,7 @@ class SliceRecords:
     events: list[Event] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)  # what a setting removed on purpose
     slice: SchemaSlice | None = None
     ungrounded: int = 0
     dropped: int = 0

@@ -141,6 +141,7 @@ def test_nothing_to_merge_is_an_empty_result():
         "events": [],
         "labels": [],
         "errors": [],
+        "warnings": [],
     }
 
 
