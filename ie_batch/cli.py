@@ -33,20 +33,19 @@ def schema_show(
 ) -> None:
     """Print a schema's slices and the first slice's prompt with its answer schema."""
     from ie_batch.prompts import get_format
-    from ie_batch.schema import SchemaError, load_schema, rotate
+    from ie_batch.schema import SchemaError, load_schema
 
     try:
         schema = load_schema(file, task=task)
         fmt = get_format(prompt_format)
-        slices = rotate(schema, doc_id="example", order=order)  # type: ignore[arg-type]
+        slices = fmt.slices(schema, doc_id="example", order=order)  # type: ignore[arg-type]
     except (SchemaError, ValueError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
     document = text or _SAMPLE_TEXT[schema.language]
     console.print(
         f"[bold]{schema.name}[/bold]: {schema.kind.value}, {len(schema.label_specs)} labels, "
-        f"language {schema.language}, split_num {schema.effective_split_num} "
-        f"-> {len(slices)} slice(s)"
+        f"language {schema.language} -> {len(slices)} slice(s) under {fmt.name}"
     )
     for slice_ in slices:
         console.print(f"  {slice_.key}: {', '.join(slice_.label_names)}")

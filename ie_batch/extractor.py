@@ -29,7 +29,6 @@ from ie_batch.schema import (
     SchemaSlice,
     entity_type_slice,
     final_round_slice,
-    rotate,
 )
 from ie_batch.schema.rotation import LabelOrder
 from ie_batch.windows import Window, split_into_windows, window_char_budget
@@ -128,9 +127,7 @@ class BatchExtractor:
             if document.schemas is not None and schema.name not in document.schemas:
                 continue
             examples = self.settings.examples.get(schema.name, ())
-            split_num = self.format.default_split_num.get(schema.kind)
-            slices = rotate(schema, document.id, self.settings.label_order, split_num)
-            for slice_ in slices:
+            for slice_ in self.format.slices(schema, document.id, self.settings.label_order):
                 prompts, error = self._prompts(document.text, slice_, examples)
                 if error:
                     errors.append(error)

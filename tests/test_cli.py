@@ -31,9 +31,9 @@ def test_schema_show_prints_slices_prompt_and_answer_schema(schemas_dir):
     result = runner.invoke(app, ["schema", "show", str(path)])
     assert result.exit_code == 0, result.output
     output = _words(result.output)
-    assert "news_ner_en: ner, 4 labels, language en, split_num 6 -> 1 slice(s)" in output
-    assert "news_ner_en[1/1]: location, miscellaneous, organization, person" in output
-    slice_ = rotate(load_schema(path), doc_id="example")[0]
+    assert "news_ner_en: ner, 4 labels, language en -> 4 slice(s) under document_first" in output
+    assert "news_ner_en[1/4]: location news_ner_en[2/4]: miscellaneous" in output
+    slice_ = rotate(load_schema(path), doc_id="example", split_num=1)[0]
     text = "On Monday, Apple Inc. opened a new office in Berlin, its CEO Tim Cook said."
     prompt = get_format("document_first").render(text, slice_)
     for message in prompt.messages:

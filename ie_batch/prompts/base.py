@@ -14,7 +14,8 @@ from typing import Any, ClassVar
 from ie_batch.parsing import SliceRecords, parse_answer
 from ie_batch.prompts.answer_schema import ArgumentShape, answer_schema
 from ie_batch.results import DocumentResult
-from ie_batch.schema import SchemaSlice, TaskKind
+from ie_batch.schema import AnySchema, SchemaSlice, TaskKind, rotate
+from ie_batch.schema.rotation import LabelOrder
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,13 @@ class PromptFormat(ABC):
     argument_shape: ClassVar[ArgumentShape] = "list"
     #: Labels per slice for a task when the schema sets no `split_num` (else IEPile's defaults).
     default_split_num: ClassVar[Mapping[TaskKind, int]] = {}
+
+    def slices(
+        self, schema: AnySchema, doc_id: str | None = None, order: LabelOrder = "sorted"
+    ) -> list[SchemaSlice]:
+        """The slices this format asks of one document: the schema's rotation, in slices of its
+        own `split_num`, else of this format's default for the task."""
+        return rotate(schema, doc_id, order, self.default_split_num.get(schema.kind))
 
     @abstractmethod
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
