@@ -113,7 +113,7 @@ class BatchExtractor:
         await self._run(jobs, documents, parts, outcomes)
         run_offs = self._run_offs(jobs, parts)
         if self.settings.entity_type_run_off:
-            run_offs += self._entity_type_run_offs(jobs, parts)
+            run_offs += self._entity_type_run_offs(documents, parts)
         await self._run(run_offs, documents, parts, outcomes)
         for index, outcome in enumerate(outcomes):
             outcome.result = merge_slices(parts[index])
@@ -180,40 +180,50 @@ class BatchExtractor:
         return run_offs
 
     def _entity_type_run_offs(
-        self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]
+        self, documents: Sequence[Document], parts: list[list[SliceRecords]]
     ) -> list[_Job]:
         """A run-off for each grounded mention that the slices of one NER schema gave several
-        types, asked in the window where it was first found."""
-        windows: dict[int, list[Window]] = defaultdict(list)
-        for job in jobs:
-            if job.window not in windows[job.document]:
-                windows[job.document].append(job.window)
+        types (a mention not in the text has nothing to show the model, and is not asked)."""
         run_offs = []
         for index, document_parts in enumerate(parts):
-            candidates: dict[tuple[NerSchema, str], list[str]] = defaultdict(list)
-            first_seen: dict[tuple[NerSchema, str], int] = {}
+            mentions: dict[tuple[NerSchema, str], tuple[int, list[str]]] = {}
             for part in document_parts:
                 schema = part.slice.schema if part.slice is not None else None
                 if not isinstance(schema, NerSchema):
                     continue
                 for entity in part.entities:
-                    if entity.start is None:
-                        continue  # not in the text: nothing to show the model
-                    candidates[schema, entity.text].append(entity.type)
-                    first_seen.setdefault((schema, entity.text), entity.start)
-            for (schema, span), types in candidates.items():
+                    if entity.start is not None:
+                        key = (schema, entity.text)
+                        mentions.setdefault(key, (entity.start, []))[1].append(entity.type)
+            for (schema, span), (start, types) in mentions.items():
                 slice_ = entity_type_slice(schema, span, types)
-                if slice_ is None:
-                    continue
-                start = first_seen[schema, span]
-                window = next(
-                    (w for w in windows[index] if w.start <= start < w.end),
-                    windows[index][0],
-                )
-                run_offs.append(
-                    _Job(index, window, slice_, render_entity_type(window.text, slice_))
-                )
+                job = slice_ and self._run_off_job(index, documents[index].text, start, slice_)
+                if job:
+                    run_offs.append(job)
         return run_offs
+
+    def _run_off_job(self, index: int, text: str, start: int, slice_: SchemaSlice) -> _Job | None:
+        """The run-off over the whole text when it fits the context, else over the stretch of
+        text around the mention that does; None when not even the question fits (the mention
+        then keeps every type, as with no run-off)."""
+        budget = self.engine.max_model_len - self.engine.max_tokens
+        prompt = render_entity_type(text, slice_)
+        tokens = self.engine.count_tokens(prompt)
+        if tokens <= budget:
+            return _Job(index, Window(0, text), slice_, prompt)
+        overhead = self.engine.count_tokens(render_entity_type("", slice_))
+        if overhead >= budget:
+            return None
+        max_chars = window_char_budget(text, tokens - overhead, budget - overhead)
+        middle = start + len(slice_.span or "") // 2
+        while max_chars > len(slice_.span or ""):
+            first = max(0, min(middle - max_chars // 2, len(text) - max_chars))
+            window = Window(first, text[first : first + max_chars])
+            prompt = render_entity_type(window.text, slice_)
+            if self.engine.count_tokens(prompt) <= budget:
+                return _Job(index, window, slice_, prompt)
+            max_chars = int(max_chars * 0.8)  # denser text than the average: narrow it
+        return None
 
     async def _run(
         self,

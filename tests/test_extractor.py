@@ -422,3 +422,16 @@ def test_the_run_off_can_be_switched_off_and_is_never_asked_about_spans_not_in_t
     (outcome,) = _extract(BatchExtractor([NEWS], absent, FORMAT, settings), _docs("Kent won."))
     assert all(p.slice.span is None for p in absent.prompts_seen)
     assert {e.start for e in outcome.result.entities} == {None}  # kept ungrounded, not typed
+
+
+def test_a_run_off_in_a_long_document_sees_the_text_around_its_mention():
+    filler = " ".join(f"w{i}" for i in range(150))
+    text = f"{filler} Essex beat Kent . {filler}"
+    engine = FakeEngine(_greedy_typist("organization"), max_model_len=200, max_tokens=20)
+    (outcome,) = _extract(BatchExtractor([NEWS], engine, FORMAT), _docs(text))
+    run_offs = [p for p in engine.prompts_seen if p.slice.span is not None]
+    assert len(run_offs) == 1
+    assert all(engine.count_tokens(p) <= 180 for p in engine.prompts_seen)
+    assert "Essex beat Kent" in _document_text(run_offs[0])
+    assert {e.type for e in outcome.result.entities} == {"organization"}
+    assert outcome.result.errors == []
