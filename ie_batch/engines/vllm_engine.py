@@ -56,6 +56,10 @@ class VllmEngine(Engine):
             os.environ.setdefault("VLLM_CPU_KVCACHE_SPACE", str(config.cpu_kv_cache_gib))
             os.environ.setdefault("VLLM_CPU_OMP_THREADS_BIND", "auto")
             os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+            # One scheduler step on a shared, oversubscribed CPU (two engines' OpenMP pools on the
+            # same cores) has taken over vLLM's 300 s limit, which kills the engine and fails every
+            # prompt in flight; a slow step is better than a dead engine.
+            os.environ.setdefault("VLLM_EXECUTE_MODEL_TIMEOUT_SECONDS", "3600")
         if config.lora_adapter:
             options["enable_lora"] = True
         options.update(config.engine_kwargs)

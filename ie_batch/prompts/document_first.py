@@ -60,6 +60,23 @@ _ANSWER = {
     ): '用JSON对象回答，键恰好是这些事件类型；每个值是{"trigger": ..., "arguments": {论元角色: [片段]}}的列表（没有则为空列表）。',
 }
 
+#: The question for a slice of one entity type (the default split): asked for "mentions", a small
+#: model lists noun phrases, numbers and titles with the name; asked which *names* of the type
+#: occur, with titles and surrounding words excluded, it lists fewer non-entities and finds more of
+#: the gold names (bench/: on 50 CoNLL-2003 valid rows, before the run-off, tp 44 -> 54 with
+#: 97 -> 76 predictions that are no entity at all).
+_ONE_TYPE_QUESTION = {
+    "en": 'Which names of the type "{name}"{description} occur in the text?\n'
+    "A name is a proper noun, copied exactly as written, without titles, roles or other "
+    "words around it.",
+    "zh": "文本中出现了哪些“{name}”{description}类型的名称？\n"
+    "照原文原样复制，不要带上头衔、职务或前后的其他词。",
+}
+_ONE_TYPE_ANSWER = {
+    "en": 'Answer with {{"{name}": [names]}}; an empty list if there is none.',
+    "zh": '用{{"{name}": [名称]}}回答；没有则为空列表。',
+}
+
 _TEXT_HEADER = {"en": "Text:", "zh": "文本："}
 _EXAMPLES_HEADER = {"en": "Solved examples:", "zh": "示例："}
 _ANSWER_HEADER = {"en": "Answer:", "zh": "答案："}
@@ -85,11 +102,28 @@ class DocumentFirstFormat(PromptFormat):
                     f"{_ANSWER_HEADER[language]} {answer}",
                 ]
             parts.append("")
-        parts.append(_TASK[language, slice_.schema.kind])
-        parts += [self._label_line(label, slice_) for label in slice_.labels]
-        parts.append(self._answer_instruction(slice_))
+        if slice_.schema.kind is TaskKind.NER and len(slice_.labels) == 1:
+            parts += self._one_type_question(slice_)
+        else:
+            parts.append(_TASK[language, slice_.schema.kind])
+            parts += [self._label_line(label, slice_) for label in slice_.labels]
+            parts.append(self._answer_instruction(slice_))
         messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(parts)))
         return Prompt(messages=messages, answer_schema=self.answer_schema(slice_), slice=slice_)
+
+    @staticmethod
+    def _one_type_question(slice_: SchemaSlice) -> list[str]:
+        language = slice_.schema.language
+        (label,) = slice_.labels
+        description = ""
+        if label.description:
+            description = (
+                f" ({label.description})" if language == "en" else f"（{label.description}）"
+            )
+        return [
+            _ONE_TYPE_QUESTION[language].format(name=label.name, description=description),
+            _ONE_TYPE_ANSWER[language].format(name=label.name),
+        ]
 
     @staticmethod
     def _label_line(label: object, slice_: SchemaSlice) -> str:

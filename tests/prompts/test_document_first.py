@@ -187,3 +187,22 @@ def test_final_round_few_shot_answer_fits_the_final_round_answer_schema():
     assert "The UN met in Geneva." not in user  # its answer would be outside the run-off
     assert "Shares rose in Tokyo." in user
     jsonschema.validate(_answer_line(user), prompt.answer_schema)
+
+
+def test_a_one_type_ner_slice_asks_which_names_of_the_type_occur():
+    news = NerSchema(name="news", entities={"person": "names of people", "location": None})
+    person, location = FORMAT.slices(news, order="given")
+    user = FORMAT.render(TEXT, person).messages[1].content
+    assert user.endswith(
+        'Which names of the type "person" (names of people) occur in the text?\n'
+        "A name is a proper noun, copied exactly as written, without titles, roles or other "
+        "words around it.\n"
+        'Answer with {"person": [names]}; an empty list if there is none.'
+    )
+    assert 'the type "location" occur' in FORMAT.render(TEXT, location).messages[1].content
+    zh = NerSchema(name="zh", language="zh", entities={"人名": "人物姓名"})
+    (slice_,) = FORMAT.slices(zh)
+    assert (
+        "文本中出现了哪些“人名”（人物姓名）类型的名称？"
+        in FORMAT.render("张三", slice_).messages[1].content
+    )
