@@ -32,7 +32,8 @@ NUMERIC = {"rows", "P", "R", "F1", "acc", "tp/pred/gold", "errors", "wall s", "t
 
 NOTE = (
     "NER: micro P/R/F1 over exact (text, type) matches; classification: macro P/R/F1 and "
-    "accuracy. rows = the first N rows of the split, in file order. wall s includes the engine "
+    "accuracy. split says which rows: `N spread` = N rows evenly spaced over it, `[:N]` or "
+    "`first N` = the first N in file order. wall s includes the engine "
     "start; tok/s = (prompt + completion tokens) / wall s."
 )
 
