@@ -7,6 +7,7 @@ offsets point at their spans, a document longer than the context is split into w
 """
 
 import json
+from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
@@ -97,10 +98,26 @@ def test_one_topic_per_document_from_the_label_set(job):
 
 
 def test_a_document_longer_than_the_context_is_split_into_windows(job):
+    from transformers import AutoTokenizer
+
+    from ie_batch.engines.embedded_model import resolve_model
+    from ie_batch.prompts import get_format
+    from ie_batch.schema import load_schema
+
     _, rows, _, config = job
-    # every prompt fits max_model_len, so more prompt tokens than that means several windows
+    fmt = get_format()
+    schema_file = Path(__file__).resolve().parents[1] / "schemas" / "news_ner_en.yaml"
+    slice_ = fmt.slices(load_schema(schema_file))[0]
+    tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.engine.model))
+    rendered = tokenizer.apply_chat_template(
+        fmt.render(LONG_TEXT, slice_).chat(), add_generation_prompt=True, tokenize=False
+    )
+    whole = tokenizer(rendered, add_special_tokens=False)["input_ids"]
+    # one prompt over the whole text would not fit the context next to the answer's tokens ...
+    assert len(whole) > config.engine.max_model_len - config.engine.max_tokens
+    # ... yet the row has its answers and no error: its prompts were windows of the text
+    assert rows["e3"]["errors"] == [] and rows["e3"]["entities"]
     assert rows["e3"]["prompt_tokens"] > config.engine.max_model_len
-    assert rows["e1"]["prompt_tokens"] < config.engine.max_model_len
 
 
 def test_shard_metrics_and_commit_marker_are_written(job):

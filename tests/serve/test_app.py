@@ -15,7 +15,7 @@ from tests.helpers import count_grounded
 pytestmark = [pytest.mark.engine, pytest.mark.ray]
 
 LIMITS = {"max_texts": 4, "max_text_chars": 400}
-ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors"}
+ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors", "warnings"}
 NEWS = [
     "Angela Merkel met Emmanuel Macron in Paris on Tuesday to discuss the European Union budget.",
     "Shares of Toyota fell 3 percent in Tokyo after the carmaker cut its profit forecast.",
