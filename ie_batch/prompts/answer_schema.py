@@ -1,7 +1,9 @@
 """The JSON schema an answer to one slice must follow, for vLLM structured outputs.
 
 Keys are exactly the slice's labels, all required, nothing else allowed: with constrained decoding
-a small model cannot invent a label, skip one, or wrap the answer in prose.
+a small model cannot invent a label, skip one, or wrap the answer in prose. A run-off's answer is
+a choice among its labels instead (`{"label": ...}` for classification, `{"type": ...}` for an
+entity type).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ _PAIR: dict[str, Any] = {
 def answer_schema(slice_: SchemaSlice, argument_shape: ArgumentShape = "list") -> dict[str, Any]:
     """JSON schema for one slice. `argument_shape="string"` is IEPile's one value per role."""
     kind = slice_.schema.kind
+    if slice_.span is not None:  # an entity-type run-off: one of the candidate types
+        return _object({"type": {"type": "string", "enum": list(slice_.label_names)}})
     if kind is TaskKind.CLASSIFICATION:
         return _classification_schema(slice_)
     if kind is TaskKind.NER:

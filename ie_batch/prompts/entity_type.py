@@ -7,8 +7,7 @@ question shares the document's cached prefix with the slices asked before it.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ie_batch.prompts.answer_schema import answer_schema
 from ie_batch.prompts.base import Message, Prompt
 from ie_batch.schema import SchemaSlice
 
@@ -27,16 +26,6 @@ _ANSWER = {
 }
 
 
-def entity_type_answer_schema(slice_: SchemaSlice) -> dict[str, Any]:
-    """`{"type": one of the candidate types}`: under structured outputs the answer is a choice."""
-    return {
-        "type": "object",
-        "properties": {"type": {"type": "string", "enum": list(slice_.label_names)}},
-        "required": ["type"],
-        "additionalProperties": False,
-    }
-
-
 def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
     """The run-off prompt for `slice_.span` in `text`, with the candidates' descriptions."""
     if slice_.span is None:
@@ -49,4 +38,4 @@ def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
         )
     lines.append(_ANSWER[language])
     messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(lines)))
-    return Prompt(messages=messages, answer_schema=entity_type_answer_schema(slice_), slice=slice_)
+    return Prompt(messages=messages, answer_schema=answer_schema(slice_), slice=slice_)
