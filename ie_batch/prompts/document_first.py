@@ -77,7 +77,7 @@ _ONE_TYPE_ANSWER = {
     "zh": '用{{"{name}": [名称]}}回答；没有则为空列表。',
 }
 
-_TEXT_HEADER = {"en": "Text:", "zh": "文本："}
+TEXT_HEADER = {"en": "Text:", "zh": "文本："}
 _EXAMPLES_HEADER = {"en": "Solved examples:", "zh": "示例："}
 _ANSWER_HEADER = {"en": "Answer:", "zh": "答案："}
 
@@ -92,13 +92,13 @@ class DocumentFirstFormat(PromptFormat):
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
         language = slice_.schema.language
         examples = self.usable_examples(examples, slice_)
-        parts = [_TEXT_HEADER[language], text, ""]
+        parts = [TEXT_HEADER[language], text, ""]
         if examples:
             parts.append(_EXAMPLES_HEADER[language])
             for example in examples:
                 answer = json.dumps(self.example_answer(example.result, slice_), ensure_ascii=False)
                 parts += [
-                    f"{_TEXT_HEADER[language]} {example.text}",
+                    f"{TEXT_HEADER[language]} {example.text}",
                     f"{_ANSWER_HEADER[language]} {answer}",
                 ]
             parts.append("")
@@ -106,7 +106,7 @@ class DocumentFirstFormat(PromptFormat):
             parts += self._one_type_question(slice_)
         else:
             parts.append(_TASK[language, slice_.schema.kind])
-            parts += [self._label_line(label, slice_) for label in slice_.labels]
+            parts += [self.label_line(label, slice_) for label in slice_.labels]
             parts.append(self._answer_instruction(slice_))
         messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(parts)))
         return Prompt(messages=messages, answer_schema=self.answer_schema(slice_), slice=slice_)
@@ -126,7 +126,8 @@ class DocumentFirstFormat(PromptFormat):
         ]
 
     @staticmethod
-    def _label_line(label: object, slice_: SchemaSlice) -> str:
+    def label_line(label: object, slice_: SchemaSlice) -> str:
+        """`- name: description`, with an event's roles or a relation's subject types."""
         name = label.name
         description = getattr(label, "description", None)
         line = f"- {name}: {description}" if description else f"- {name}"

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from ie_batch.prompts.answer_schema import answer_schema
 from ie_batch.prompts.base import Message, Prompt
+from ie_batch.prompts.document_first import TEXT_HEADER, DocumentFirstFormat
 from ie_batch.schema import SchemaSlice
 
 _SYSTEM = {
     "en": "You classify mentions of named entities. Answer with one JSON object and nothing else.",
     "zh": "你负责判断实体提及的类型。只用一个JSON对象回答。",
 }
-_TEXT_HEADER = {"en": "Text:", "zh": "文本："}
 _QUESTION = {
     "en": 'In this text, which type is "{span}"?',
     "zh": "在这段文本中，“{span}”属于哪种类型？",
@@ -31,11 +31,8 @@ def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
     if slice_.span is None:
         raise ValueError(f"slice {slice_.key} is not an entity-type run-off (it has no span)")
     language = slice_.schema.language
-    lines = [_TEXT_HEADER[language], text, "", _QUESTION[language].format(span=slice_.span)]
-    for label in slice_.labels:
-        lines.append(
-            f"- {label.name}: {label.description}" if label.description else f"- {label.name}"
-        )
+    lines = [TEXT_HEADER[language], text, "", _QUESTION[language].format(span=slice_.span)]
+    lines += [DocumentFirstFormat.label_line(label, slice_) for label in slice_.labels]
     lines.append(_ANSWER[language])
     messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(lines)))
     return Prompt(messages=messages, answer_schema=answer_schema(slice_), slice=slice_)
