@@ -163,7 +163,7 @@ class BatchExtractor:
             first_window.setdefault(job.document, job.window)
         for index, document_parts in enumerate(parts):
             for part in document_parts:
-                schema = part.slice.schema if part.slice is not None else None
+                schema = part.schema
                 if isinstance(schema, ClassificationSchema) and not schema.multi_label:
                     winners[index, schema.name].extend(part.labels)
         run_offs = []
@@ -188,7 +188,7 @@ class BatchExtractor:
         for index, document_parts in enumerate(parts):
             mentions: dict[tuple[NerSchema, str], tuple[int, list[str]]] = {}
             for part in document_parts:
-                schema = part.slice.schema if part.slice is not None else None
+                schema = part.schema
                 if not isinstance(schema, NerSchema):
                     continue
                 for entity in part.entities:

@@ -46,7 +46,7 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
         result.entities.extend(
             entity
             for entity in part.entities
-            if types.get((_schema(part), entity.text), entity.type) == entity.type
+            if types.get((part.schema, entity.text), entity.type) == entity.type
         )
         result.relations.extend(part.relations)
         result.events.extend(part.events)
@@ -59,10 +59,6 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
     result.events = _unique(result.events, _event_content, _event_grounded)
     result.labels = [LabelScore(label) for label in dict.fromkeys(labels)]
     return result
-
-
-def _schema(part: SliceRecords) -> object:
-    return part.slice.schema if part.slice is not None else None
 
 
 def _is_entity_type_run_off(part: SliceRecords) -> bool:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ie_batch.results import Entity, Event, EventArgument, Relation
-from ie_batch.schema.model import ClassificationSchema, TaskKind
+from ie_batch.schema.model import AnySchema, ClassificationSchema, TaskKind
 from ie_batch.schema.rotation import SchemaSlice
 
 #: Values that mean "nothing found": IEPile writes "NAN" (and "无" in Chinese) for an empty role.
@@ -50,6 +50,10 @@ class SliceRecords:
     @property
     def key(self) -> str:
         return self.slice.key if self.slice is not None else "?"
+
+    @property
+    def schema(self) -> AnySchema | None:
+        return self.slice.schema if self.slice is not None else None
 
 
 def records_from_answer(value: Any, slice: SchemaSlice) -> SliceRecords:
