@@ -6,6 +6,10 @@ paraphrased) by the model. Matching goes from strict to loose: exact, then ignor
 loses spaces between characters). A span found by a loose match takes the text's own spelling,
 so `text[start - offset:end - offset] == span` holds for every grounded span.
 
+Whole words only, where words are separated by spaces: an occurrence that starts or ends inside a
+word ("Cunning" in "Cunningham") is not one, since a model that copies a name copies all of it; in
+scripts written without spaces between words (Chinese, Japanese, Thai) any occurrence counts.
+
 Which occurrence: the nth copy of the same entity (type and text) in an answer is the nth
 occurrence in the text, so a name mentioned three times is found three times, not once; the
 same holds for event triggers and for repeated relations. An
@@ -191,17 +195,31 @@ class _Grounder:
         needle = needle.strip()
         if not needle:
             return []
-        exact = _find_all(self.text, needle)
+        exact = self._whole_words(
+            [(start, start + len(needle)) for start in _find_all(self.text, needle)]
+        )
         if exact:
-            return [(start, start + len(needle)) for start in exact]
+            return exact
         if self._loose is None:
             self._loose = _normalise(self.text, keep_spaces=True)
-        loose = _mapped(self._loose, _normalise(needle, keep_spaces=True)[0])
+        loose = self._whole_words(_mapped(self._loose, _normalise(needle, keep_spaces=True)[0]))
         if loose:
             return loose
         if self._spaceless is None:
             self._spaceless = _normalise(self.text, keep_spaces=False)
-        return _mapped(self._spaceless, _normalise(needle, keep_spaces=False)[0])
+        return self._whole_words(
+            _mapped(self._spaceless, _normalise(needle, keep_spaces=False)[0])
+        )
+
+    def _whole_words(self, spans: list[Span]) -> list[Span]:
+        """The spans that neither start nor end inside a space-separated word."""
+        text = self.text
+        return [
+            (start, end)
+            for start, end in spans
+            if not (start > 0 and _joined(text[start - 1], text[start]))
+            and not (end < len(text) and _joined(text[end - 1], text[end]))
+        ]
 
 
 class _Claims:
@@ -226,6 +244,34 @@ class _Claims:
         span = (free or unclaimed or found)[0]
         mine.append(span)
         return span
+
+
+#: Scripts whose words are not separated by spaces, and Hangul, whose particles attach to the
+#: name ("서울에서"): inside them any occurrence is a whole word. Ranges: Thai, Lao, Tibetan,
+#: Myanmar, Hangul Jamo, Khmer; CJK radicals to Yi (kana, CJK ideographs, ...); Hangul
+#: syllables; CJK compatibility ideographs; halfwidth and fullwidth forms; CJK extension planes.
+_UNSPACED = (
+    (0x0E00, 0x0FFF),
+    (0x1000, 0x11FF),
+    (0x1780, 0x17FF),
+    (0x2E80, 0xA4CF),
+    (0xAC00, 0xD7AF),
+    (0xF900, 0xFAFF),
+    (0xFF00, 0xFFEF),
+    (0x20000, 0x3FFFF),
+)
+
+
+def _joined(left: str, right: str) -> bool:
+    """Whether two adjacent characters belong to one word of a space-separated script."""
+    return _word_character(left) and _word_character(right)
+
+
+def _word_character(char: str) -> bool:
+    if not char.isalnum():
+        return False
+    code = ord(char)
+    return not any(low <= code <= high for low, high in _UNSPACED)
 
 
 def _inside(span: Span, other: Span) -> bool:

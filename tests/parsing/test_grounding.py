@@ -90,6 +90,37 @@ def test_more_copies_than_occurrences_repeat_the_first():
     assert grounded == [("location", "Spain", 65, 70)] * 2
 
 
+def test_a_span_inside_a_longer_word_is_not_an_occurrence():
+    text = "Cunningham bowled; later Cunning hams were sold"
+    records = SliceRecords(entities=[Entity("person", "Cunning"), Entity("person", "Cunningham")])
+    assert spans(ground_records(records, text), text) == [
+        ("person", "Cunning", 25, 32),  # the whole word, not the start of "Cunningham"
+        ("person", "Cunningham", 0, 10),
+    ]
+
+
+def test_a_span_found_only_inside_words_is_not_in_the_text():
+    text = "Cunningham took 3-40 for Leicestershire"
+    records = SliceRecords(entities=[Entity("person", "Cunning"), Entity("location", "LEICESTER")])
+    grounded = ground_records(records, text, keep_ungrounded=False)
+    assert grounded.entities == [] and grounded.dropped == 2
+    assert "'Cunning', 'LEICESTER'" in grounded.warnings[0]
+
+
+def test_punctuation_and_hyphens_end_words():
+    text = "the U.S.-Mexican border, Clinton's plan"
+    records = SliceRecords(
+        entities=[Entity("location", "U.S."), Entity("misc", "Mexican"), Entity("person", "Clinton")]
+    )
+    assert [e.start for e in ground_records(records, text).entities] == [4, 9, 25]
+
+
+def test_scripts_without_spaces_between_words_match_anywhere():
+    for text, name in (("北京大学的学生", "北京"), ("東京都に住む", "東京"), ("서울에서 만나요", "서울")):
+        records = SliceRecords(entities=[Entity("地点", name)])
+        assert spans(ground_records(records, text), text) == [("地点", name, 0, len(name))]
+
+
 def test_case_and_whitespace_normalised_match_maps_back_to_the_original():
     text = "Report:  MIGUEL   Angel\n Martin  ( Spain )"
     records = SliceRecords(entities=[Entity("person", "Miguel Angel Martin")])
