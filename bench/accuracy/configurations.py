@@ -23,6 +23,7 @@ class Configuration:
     job: dict[str, Any] = field(default_factory=dict)  # merged into the job configuration
     schema: dict[str, Any] = field(default_factory=dict)  # top-level keys set in the schema file
     strip_descriptions: bool = False
+    any_case: bool = False  # NER schemas: proper_names false (mentions need no capital letter)
     few_shot_k: int = 0  # examples drawn from the data set's few-shot pool (its train split)
 
     def combine(self, other: Configuration) -> Configuration:
@@ -32,12 +33,13 @@ class Configuration:
             job=deep_merge(self.job, other.job),
             schema={**self.schema, **other.schema},
             strip_descriptions=self.strip_descriptions or other.strip_descriptions,
+            any_case=self.any_case or other.any_case,
             few_shot_k=other.few_shot_k or self.few_shot_k,
         )
 
     @property
     def changes_schema(self) -> bool:
-        return bool(self.schema) or self.strip_descriptions
+        return bool(self.schema) or self.strip_descriptions or self.any_case
 
 
 CONFIGURATIONS: dict[str, Configuration] = {
@@ -52,9 +54,11 @@ CONFIGURATIONS: dict[str, Configuration] = {
         Configuration(
             "plain",
             "the plain prompt the defaults are measured against: every entity type in one "
-            "prompt (schema split_num 6), no entity-type run-off, ungrounded spans kept",
+            "prompt (schema split_num 6), no entity-type run-off, ungrounded spans kept, no "
+            "proper-name rule",
             job={"prompt": {"entity_type_run_off": False, "keep_ungrounded": True}},
             schema={"split_num": 6},
+            any_case=True,
         ),
         Configuration(
             "all-types-per-prompt",
@@ -70,6 +74,11 @@ CONFIGURATIONS: dict[str, Configuration] = {
             "keep-ungrounded",
             "prompt.keep_ungrounded true: spans not found in the text are kept (null offsets)",
             job={"prompt": {"keep_ungrounded": True}},
+        ),
+        Configuration(
+            "any-case",
+            "NER schemas' proper_names false: mentions without a capital letter are kept",
+            any_case=True,
         ),
         Configuration(
             "no-descriptions",
@@ -123,6 +132,8 @@ def schema_variant(schema: Path, configuration: Configuration, directory: Path) 
     data = yaml.safe_load(schema.read_text(encoding="utf-8"))
     data = strip_descriptions(data) if configuration.strip_descriptions else data
     data.update(configuration.schema)
+    if configuration.any_case and data.get("task") == "ner":
+        data["proper_names"] = False
     directory.mkdir(parents=True, exist_ok=True)
     out = directory / schema.name
     out.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

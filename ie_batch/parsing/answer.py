@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ie_batch.parsing.grounding import ground_records
 from ie_batch.parsing.json_answer import extract_json
+from ie_batch.parsing.proper_names import apply_proper_name_rule
 from ie_batch.parsing.records import SliceRecords, records_from_answer
 from ie_batch.schema.rotation import SchemaSlice
 
@@ -32,4 +33,5 @@ def parse_answer(
     records = records_from_answer(found.value, slice)
     if found.truncated:
         records.errors.append(f"slice {slice.key}: the answer was cut off; kept its complete items")
-    return ground_records(records, text, keep_ungrounded=keep_ungrounded, offset=offset)
+    grounded = ground_records(records, text, keep_ungrounded=keep_ungrounded, offset=offset)
+    return apply_proper_name_rule(grounded, text)

@@ -124,6 +124,11 @@ class _SchemaBase(_Frozen):
 class NerSchema(_SchemaBase):
     task: Literal["ner"] = "ner"
     entities: tuple[LabelSpec, ...] = Field(min_length=1, description="Entity types.")
+    proper_names: bool = Field(
+        default=False,
+        description="Every entity type is a proper name: in text that uses capital letters, a "
+        "mention in a cased script without one is dropped (with a warning).",
+    )
 
     @field_validator("entities", mode="before")
     @classmethod
