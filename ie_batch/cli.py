@@ -47,6 +47,8 @@ def schema_show(
         f"[bold]{schema.name}[/bold]: {schema.kind.value}, {len(schema.label_specs)} labels, "
         f"language {schema.language} -> {len(slices)} slice(s) under {fmt.name}"
     )
+    if getattr(schema, "proper_names", False):
+        console.print("  proper names: mentions without a capital letter are dropped")
     for slice_ in slices:
         console.print(f"  {slice_.key}: {', '.join(slice_.label_names)}")
     prompt = fmt.render(document, slices[0])

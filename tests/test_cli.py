@@ -33,6 +33,7 @@ def test_schema_show_prints_slices_prompt_and_answer_schema(schemas_dir):
     output = _words(result.output)
     assert "news_ner_en: ner, 4 labels, language en -> 4 slice(s) under document_first" in output
     assert "news_ner_en[1/4]: location news_ner_en[2/4]: miscellaneous" in output
+    assert "proper names: mentions without a capital letter are dropped" in output
     slice_ = rotate(load_schema(path), doc_id="example", split_num=1)[0]
     text = "On Monday, Apple Inc. opened a new office in Berlin, its CEO Tim Cook said."
     prompt = get_format("document_first").render(text, slice_)
