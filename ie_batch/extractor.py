@@ -183,7 +183,13 @@ class BatchExtractor:
         self, documents: Sequence[Document], parts: list[list[SliceRecords]]
     ) -> list[_Job]:
         """A run-off for each grounded mention that the slices of one NER schema gave several
-        types (a mention not in the text has nothing to show the model, and is not asked)."""
+        types (a mention not in the text has nothing to show the model, and is not asked).
+
+        The candidates are every type of the schema, in the order the slices ask them, not only
+        the types that claimed the mention: a town the location slice missed but the person and
+        organisation slices claimed can still become a location (bench/: on 100 CoNLL-2003 valid
+        rows, F1 0.497 -> 0.525 with the same answers; 0.514 -> 0.536 with both lists reversed).
+        """
         run_offs = []
         for index, document_parts in enumerate(parts):
             mentions: dict[tuple[NerSchema, str], tuple[int, list[str]]] = {}
@@ -196,7 +202,16 @@ class BatchExtractor:
                         key = (schema, entity.text)
                         mentions.setdefault(key, (entity.start, []))[1].append(entity.type)
             for (schema, span), (start, types) in mentions.items():
-                slice_ = entity_type_slice(schema, span, types)
+                if len(set(types)) < 2:
+                    continue
+                candidates = [
+                    name
+                    for schema_slice in self.format.slices(
+                        schema, documents[index].id, self.settings.label_order
+                    )
+                    for name in schema_slice.label_names
+                ]
+                slice_ = entity_type_slice(schema, span, candidates)
                 job = slice_ and self._run_off_job(index, documents[index].text, start, slice_)
                 if job:
                     run_offs.append(job)

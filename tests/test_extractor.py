@@ -404,6 +404,22 @@ def test_a_mention_given_several_types_gets_one_from_a_run_off_among_them():
     assert outcome.result.errors == []
 
 
+def test_the_run_off_offers_every_type_of_the_schema_not_only_the_claimants():
+    def two_claim(prompt) -> str:
+        if prompt.slice.span is not None:
+            return json.dumps({"type": "location"})
+        claimed = [n for n in prompt.slice.label_names if n != "location"]
+        return json.dumps(
+            {name: ["Bonn"] if name in claimed else [] for name in prompt.slice.label_names}
+        )
+
+    engine = FakeEngine(two_claim)
+    (outcome,) = _extract(BatchExtractor([NEWS], engine, FORMAT), _docs("Bonn appeals."))
+    (run_off,) = [p for p in engine.prompts_seen if p.slice.span is not None]
+    assert run_off.slice.label_names == ["location", "organization", "person"]
+    assert [(e.type, e.text, e.start) for e in outcome.result.entities] == [("location", "Bonn", 0)]
+
+
 def test_a_failed_run_off_keeps_every_type_and_says_why():
     (outcome,) = _extract(
         BatchExtractor([NEWS], FakeEngine(_greedy_typist(None)), FORMAT), _docs("Essex won.")

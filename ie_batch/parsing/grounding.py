@@ -207,9 +207,7 @@ class _Grounder:
             return loose
         if self._spaceless is None:
             self._spaceless = _normalise(self.text, keep_spaces=False)
-        return self._whole_words(
-            _mapped(self._spaceless, _normalise(needle, keep_spaces=False)[0])
-        )
+        return self._whole_words(_mapped(self._spaceless, _normalise(needle, keep_spaces=False)[0]))
 
     def _whole_words(self, spans: list[Span]) -> list[Span]:
         """The spans that neither start nor end inside a space-separated word."""

@@ -11,13 +11,15 @@ slices, so when one chose a label its answer replaces the slice winners of the s
 run-off that failed or chose nothing leaves the winners standing (its errors say why): several
 candidates are more use to a reader of the output than none.
 
-For NER, an entity-type run-off (`final_round` with a `span`) decides which of the types the
-slices gave one mention it keeps: records of that mention under the other types of the schema go.
-The decision is per mention text within the document; a failed run-off again leaves all standing.
+For NER, an entity-type run-off (`final_round` with a `span`) decides the type of one mention
+that several slices claimed: every record of that mention in the schema takes the chosen type,
+which may be one no slice gave it, and the copies that become identical go. The decision is per
+mention text within the document; a failed run-off again leaves all standing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
@@ -44,9 +46,8 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
     labels: list[str] = []
     for part in parts:
         result.entities.extend(
-            entity
+            dataclasses.replace(entity, type=types.get((part.schema, entity.text), entity.type))
             for entity in part.entities
-            if types.get((part.schema, entity.text), entity.type) == entity.type
         )
         result.relations.extend(part.relations)
         result.events.extend(part.events)

@@ -34,9 +34,7 @@ def apply_proper_name_rule(records: SliceRecords, text: str) -> SliceRecords:
         f"slice {records.key}: dropped {len(lost)} mention(s) without a capital letter (the "
         f"schema's entity types are proper names): {listed}{more}"
     )
-    return dataclasses.replace(
-        records, entities=kept, warnings=[*records.warnings, warning]
-    )
+    return dataclasses.replace(records, entities=kept, warnings=[*records.warnings, warning])
 
 
 def _uses_capitals(text: str) -> bool:

@@ -212,7 +212,9 @@ def test_any_case_turns_the_proper_name_rule_off_for_ner_schemas_only(tmp_path: 
     repo = Path(__file__).resolve().parents[2]
     news = repo / "schemas" / "news_ner_en.yaml"
     assert load_schema(news).proper_names
-    assert not load_schema(schema_variant(news, get_configuration("any-case"), tmp_path)).proper_names
+    assert not load_schema(
+        schema_variant(news, get_configuration("any-case"), tmp_path)
+    ).proper_names
     sentiment = repo / "bench" / "schemas" / "sentiment_zh.yaml"
     plain = schema_variant(sentiment, get_configuration("plain"), tmp_path / "plain")
     assert load_schema(plain).split_num == 6  # loads: no NER-only field was added

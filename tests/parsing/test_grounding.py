@@ -110,13 +110,21 @@ def test_a_span_found_only_inside_words_is_not_in_the_text():
 def test_punctuation_and_hyphens_end_words():
     text = "the U.S.-Mexican border, Clinton's plan"
     records = SliceRecords(
-        entities=[Entity("location", "U.S."), Entity("misc", "Mexican"), Entity("person", "Clinton")]
+        entities=[
+            Entity("location", "U.S."),
+            Entity("misc", "Mexican"),
+            Entity("person", "Clinton"),
+        ]
     )
     assert [e.start for e in ground_records(records, text).entities] == [4, 9, 25]
 
 
 def test_scripts_without_spaces_between_words_match_anywhere():
-    for text, name in (("北京大学的学生", "北京"), ("東京都に住む", "東京"), ("서울에서 만나요", "서울")):
+    for text, name in (
+        ("北京大学的学生", "北京"),
+        ("東京都に住む", "東京"),
+        ("서울에서 만나요", "서울"),
+    ):
         records = SliceRecords(entities=[Entity("地点", name)])
         assert spans(ground_records(records, text), text) == [("地点", name, 0, len(name))]
 

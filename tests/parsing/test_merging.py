@@ -162,8 +162,19 @@ def test_an_entity_type_run_off_keeps_its_choice_for_that_mention_only():
     )
     result = merge_slices([location, organization, run_off])
     assert result.entities == [
-        Entity("location", "Kent", 10, 14),
         Entity("organization", "Essex", 0, 5),
+        Entity("location", "Kent", 10, 14),
         Entity("organization", "Kent", 10, 14),
     ]
     assert result.labels == []  # a run-off's choice is a type, not a classification label
+
+
+def test_an_entity_type_run_off_may_choose_a_type_no_slice_gave():
+    ner = NerSchema(name="ner", entities=["location", "organization", "person"])
+    _, organization, person = rotate(ner, split_num=1)
+    claims = [
+        SliceRecords(slice=organization, entities=[Entity("organization", "Bonn", 0, 4)]),
+        SliceRecords(slice=person, entities=[Entity("person", "Bonn", 0, 4)]),
+        SliceRecords(slice=entity_type_slice(ner, "Bonn", ner.label_names), labels=["location"]),
+    ]
+    assert merge_slices(claims).entities == [Entity("location", "Bonn", 0, 4)]
