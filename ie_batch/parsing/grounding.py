@@ -24,13 +24,10 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Hashable
 
-from ie_batch.parsing.records import SliceRecords
+from ie_batch.parsing.records import SliceRecords, listed
 from ie_batch.results import Entity, Event, EventArgument, Relation
 
 Span = tuple[int, int]
-
-#: How many dropped span texts an error message lists before it says "and N more".
-_LISTED = 5
 
 
 def ground_records(
@@ -50,12 +47,9 @@ def ground_records(
     events = pass_.events(records.events)
     warnings = list(records.warnings)
     if pass_.dropped:
-        lost = pass_.lost
-        listed = ", ".join(repr(t) for t in lost[:_LISTED])
-        more = f" and {len(lost) - _LISTED} more" if len(lost) > _LISTED else ""
         warnings.append(
             f"slice {records.key}: dropped {pass_.dropped} record(s) or argument(s) whose spans "
-            f"are not in the text: {listed}{more}"
+            f"are not in the text: {listed(pass_.lost)}"
         )
     return dataclasses.replace(
         records,

@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 
-from ie_batch.parsing.records import SliceRecords
+from ie_batch.parsing.records import SliceRecords, listed
 from ie_batch.schema.model import NerSchema
-
-#: How many dropped mentions a warning lists before it says "and N more".
-_LISTED = 5
 
 
 def apply_proper_name_rule(records: SliceRecords, text: str) -> SliceRecords:
@@ -28,11 +25,9 @@ def apply_proper_name_rule(records: SliceRecords, text: str) -> SliceRecords:
     if len(kept) == len(records.entities):
         return records
     lost = [entity.text for entity in records.entities if _uncapitalised(entity.text)]
-    listed = ", ".join(repr(t) for t in lost[:_LISTED])
-    more = f" and {len(lost) - _LISTED} more" if len(lost) > _LISTED else ""
     warning = (
         f"slice {records.key}: dropped {len(lost)} mention(s) without a capital letter (the "
-        f"schema's entity types are proper names): {listed}{more}"
+        f"schema's entity types are proper names): {listed(lost)}"
     )
     return dataclasses.replace(records, entities=kept, warnings=[*records.warnings, warning])
 

@@ -56,6 +56,12 @@ class SliceRecords:
         return self.slice.schema if self.slice is not None else None
 
 
+def listed(texts: list[str], limit: int = 5) -> str:
+    """The first `limit` texts quoted, then how many more: a warning stays one readable line."""
+    shown = ", ".join(repr(text) for text in texts[:limit])
+    return shown + (f" and {len(texts) - limit} more" if len(texts) > limit else "")
+
+
 def records_from_answer(value: Any, slice: SchemaSlice) -> SliceRecords:
     """The records in `value` (a parsed answer) for `slice`; never raises."""
     records = SliceRecords(slice=slice)
