@@ -114,7 +114,8 @@ class PromptConfig(_Section):
     )
     entity_type_run_off: bool = Field(
         default=True,
-        description="Ask once more, among the types the NER slices gave one mention, which it is.",
+        description="Ask once more which type a mention is when several NER slices claimed it; "
+        "every type of the schema is a candidate.",
     )
     examples: str | None = Field(
         default=None, description="JSONL/Parquet rows with text and gold columns for few-shot."

@@ -1,4 +1,4 @@
-"""The entity-type run-off: one mention, the types its slices gave it, pick one.
+"""The entity-type run-off: one mention that several slices claimed, the schema's types, pick one.
 
 Every format asks it the same way: no instruction-tuning corpus has a prompt for this question,
 and a plain one works for any chat model. The text comes first, as in `document_first`, so the
