@@ -201,17 +201,19 @@ class BatchExtractor:
                     if entity.start is not None:
                         key = (schema, entity.text)
                         mentions.setdefault(key, (entity.start, []))[1].append(entity.type)
+            asking_order: dict[NerSchema, list[str]] = {}
             for (schema, span), (start, types) in mentions.items():
                 if len(set(types)) < 2:
                     continue
-                candidates = [
-                    name
-                    for schema_slice in self.format.slices(
-                        schema, documents[index].id, self.settings.label_order
-                    )
-                    for name in schema_slice.label_names
-                ]
-                slice_ = entity_type_slice(schema, span, candidates)
+                if schema not in asking_order:
+                    asking_order[schema] = [
+                        name
+                        for schema_slice in self.format.slices(
+                            schema, documents[index].id, self.settings.label_order
+                        )
+                        for name in schema_slice.label_names
+                    ]
+                slice_ = entity_type_slice(schema, span, asking_order[schema])
                 job = slice_ and self._run_off_job(index, documents[index].text, start, slice_)
                 if job:
                     run_offs.append(job)

@@ -13,18 +13,25 @@ from __future__ import annotations
 import dataclasses
 
 from ie_batch.parsing.records import SliceRecords, listed
+from ie_batch.results import Entity
 from ie_batch.schema.model import NerSchema
 
 
 def apply_proper_name_rule(records: SliceRecords, text: str) -> SliceRecords:
     """`records` without the entity mentions that cannot be proper names; a warning lists them."""
     schema = records.schema
-    if not (isinstance(schema, NerSchema) and schema.proper_names) or not _uses_capitals(text):
+    if not (isinstance(schema, NerSchema) and schema.proper_names):
         return records
-    kept = [entity for entity in records.entities if not _uncapitalised(entity.text)]
-    if len(kept) == len(records.entities):
+    kept: list[Entity] = []
+    lost: list[str] = []
+    for entity in records.entities:
+        if _uncapitalised(entity.text):
+            lost.append(entity.text)
+        else:
+            kept.append(entity)
+    # The text is scanned only when some mention would go: most answers lose nothing.
+    if not lost or not _uses_capitals(text):
         return records
-    lost = [entity.text for entity in records.entities if _uncapitalised(entity.text)]
     warning = (
         f"slice {records.key}: dropped {len(lost)} mention(s) without a capital letter (the "
         f"schema's entity types are proper names): {listed(lost)}"
