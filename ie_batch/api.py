@@ -17,9 +17,15 @@ from ie_batch.config import (
     PromptConfig,
     StorageConfig,
 )
-from ie_batch.pipeline import JobReport, add_extraction, run_job
-from ie_batch.stage import EVALUATION_COLUMN, SECONDS_COLUMN, EngineFactory
-from ie_batch.stage import build_vllm_engine as _build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.io.layout import OutputLayout
+from ie_batch.io.manifest import Manifest
+from ie_batch.io.writing import read_parquet
+from ie_batch.job.columns import STAGE_COLUMNS
+from ie_batch.job.plan import add_extraction
+from ie_batch.job.run import JobReport, run_job
+from ie_batch.job.scoring import Scorer
+from ie_batch.job.write_stage import score_rows
 
 __all__ = ["extract", "read_results", "run"]
 
@@ -38,12 +44,13 @@ def extract(
     engine: EngineConfig | None = None,
     pool: PoolConfig | None = None,
     prompt: PromptConfig | None = None,
-    engine_factory: EngineFactory = _build_vllm_engine,
+    engine_factory: EngineFactory = build_vllm_engine,
 ) -> Any:
     """`dataset` (a ray.data.Dataset with a text column) with the result columns added.
 
     Rows keep their columns; gold columns (entities, relations, events, label/labels) are renamed
-    `gold_<name>` and scored into nothing here: use `ie_batch.metrics.evaluate_rows` on the result.
+    `gold_<name>`, checked as the job checks them (a bad one adds an error to its row), and
+    scored into nothing here: use `ie_batch.metrics.evaluate_rows` on the result.
     """
     config = JobConfig(
         # This job reads no files and writes none: the dataset is the input, the caller the output.
@@ -55,26 +62,26 @@ def extract(
         prompt=prompt or PromptConfig(),
     )
     extracted = add_extraction(dataset, config, engine_factory)
-    return extracted.drop_columns([EVALUATION_COLUMN, SECONDS_COLUMN])
+    return extracted.map_batches(
+        _checked_gold, fn_kwargs={"config": config}, batch_format="pyarrow", batch_size=None
+    )
+
+
+def _checked_gold(batch: Any, config: JobConfig) -> Any:
+    checked, _ = score_rows(batch, Scorer.for_config(config))
+    return checked.drop_columns(list(STAGE_COLUMNS))
 
 
 def read_results(output: str, storage: StorageConfig | None = None) -> Any:
     """The result rows of the committed shards only, as one Arrow table: what a downstream
     reader should use instead of globbing `data/`, where a shard being published (or left by
     a crash mid-publish on an object store) can be incomplete."""
-    import posixpath
-
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
-    from ie_batch.io.manifest import Manifest
-    from ie_batch.io.storage import open_filesystem
-    from ie_batch.io.writing import data_dir
-
-    fs, root = open_filesystem(output, storage)
-    tables = []
-    for entry in Manifest(fs, root).entries():
-        for path in sorted(fs.glob(posixpath.join(data_dir(root, entry["name"]), "*.parquet"))):
-            with fs.open(path, "rb") as handle:
-                tables.append(pq.read_table(handle))
+    layout = OutputLayout.open(output, storage)
+    tables = [
+        read_parquet(layout.fs, path)
+        for entry in Manifest(layout).entries()
+        for path in layout.data_parts(entry["name"])
+    ]
     return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})

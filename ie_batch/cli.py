@@ -121,7 +121,7 @@ def run_command(
 ) -> None:
     """Run the main job: from a config file, or from flags alone (flags override the file)."""
     from ie_batch.config import ConfigError, config_from_data, load_config
-    from ie_batch.pipeline import run_job
+    from ie_batch.job.run import run_job
 
     overrides: dict = {}
     if input_paths:
@@ -161,7 +161,7 @@ def status_command(
 ) -> None:
     """List committed, changed and pending shards with row, error and F1 totals."""
     from ie_batch.config import StorageConfig
-    from ie_batch.status import job_status
+    from ie_batch.job.status import job_status
 
     try:
         status = job_status(output, StorageConfig(endpoint_url=endpoint_url))
@@ -204,7 +204,7 @@ def retry_errors_command(
 ) -> None:
     """Reprocess only the rows whose extraction failed and fold them back into their shards."""
     from ie_batch.config import StorageConfig
-    from ie_batch.retry import retry_errors
+    from ie_batch.job.retry import retry_errors
 
     report = retry_errors(output, storage=StorageConfig(endpoint_url=endpoint_url))
     console.print(

@@ -9,23 +9,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import json
-import sysconfig
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-
-def _shipped_schemas() -> Path:
-    """`schemas/` of the source tree, or the copy a wheel installs under `<prefix>/share`."""
-    source = Path(__file__).resolve().parents[1] / "schemas"
-    if source.is_dir():
-        return source
-    return Path(sysconfig.get_path("data")) / "share" / "ie_batch" / "schemas"
-
-
-SHIPPED_SCHEMAS = _shipped_schemas()
+from ie_batch.schema.catalog import schema_text
 
 
 class _Section(BaseModel):
@@ -197,21 +187,6 @@ class JobConfig(_Section):
         relevant["schema_contents"] = [schema_text(ref.schema_) for ref in self.schemas]
         blob = json.dumps(relevant, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
-
-
-def schema_path(name_or_path: str) -> Path:
-    """A schema file path; a bare name means one of the schemas shipped in schemas/."""
-    path = Path(name_or_path)
-    if path.suffix or path.exists():
-        return path
-    return SHIPPED_SCHEMAS / f"{name_or_path}.yaml"
-
-
-def schema_text(name_or_path: str) -> str:
-    try:
-        return schema_path(name_or_path).read_text(encoding="utf-8")
-    except OSError:
-        return name_or_path
 
 
 class ConfigError(ValueError):

@@ -2,15 +2,7 @@
 
 import pytest
 
-from ie_batch.config import (
-    SHIPPED_SCHEMAS,
-    ConfigError,
-    JobConfig,
-    config_from_data,
-    load_config,
-    schema_path,
-)
-from ie_batch.schema import load_schema
+from ie_batch.config import ConfigError, JobConfig, config_from_data, load_config
 
 MINIMAL = {"input": {"paths": "data/"}, "schemas": ["news_ner_en"], "output": "out/"}
 
@@ -179,27 +171,6 @@ def test_fingerprint_changes_with_the_text_column():
 def test_fingerprint_ignores_how_many_actors_run_the_job():
     base = config_from_data(MINIMAL).fingerprint()
     assert _with(pool={"min_actors": 2, "max_actors": 8}).fingerprint() == base
-
-
-def test_schema_path_of_a_bare_name_is_the_shipped_schema():
-    path = schema_path("news_ner_en")
-    assert path == SHIPPED_SCHEMAS / "news_ner_en.yaml"
-    assert path.is_file()
-    assert load_schema(path).name == "news_ner_en"
-
-
-def test_schema_path_of_a_file_is_that_file(tmp_path):
-    assert str(schema_path("my/own.yaml")) == "my/own.yaml"
-    existing = tmp_path / "noext"
-    existing.write_text("task: ner\nentities: [a]\n", encoding="utf-8")
-    assert schema_path(str(existing)) == existing
-
-
-def test_every_shipped_schema_resolves_and_loads():
-    names = sorted(p.stem for p in SHIPPED_SCHEMAS.glob("*.yaml"))
-    assert "news_ner_en" in names
-    for name in names:
-        assert load_schema(schema_path(name)).name
 
 
 def test_a_schema_can_be_limited_to_some_shards():

@@ -148,7 +148,7 @@ def run_one(
 ) -> RunResult:
     """Run the job for one (data set, configuration); failures become a result with `error`."""
     from ie_batch.config import config_from_data
-    from ie_batch.pipeline import run_job
+    from ie_batch.job.run import run_job
 
     input_folder, chosen, available = prepare_input(dataset, limit, work, sample)
     result = RunResult(

@@ -92,7 +92,7 @@ class FakeEngineFactory:
         self.answer_fn = answer_fn
         self.engine_kwargs = engine_kwargs
 
-    def __call__(self, config: object) -> FakeEngine:
+    def __call__(self, config: object, num_gpus: float = 0) -> FakeEngine:
         return FakeEngine(self.answer_fn, **self.engine_kwargs)
 
 

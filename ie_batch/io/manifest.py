@@ -9,52 +9,27 @@ the shards that are done and unchanged, and redoes the rest from scratch.
 from __future__ import annotations
 
 import datetime as dt
-import posixpath
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any
 
-from fsspec import AbstractFileSystem
-
+from ie_batch.io.layout import OutputLayout
 from ie_batch.io.shards import Shard
-from ie_batch.io.writing import read_json, write_json
 
-MANIFEST_DIR = "_manifest"
+_SHARD_FIELDS = tuple(field.name for field in fields(Shard))
 
 
 class Manifest:
-    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
-        self.fs = fs
-        self.root = root
-
-    def marker_path(self, shard_name: str) -> str:
-        return posixpath.join(self.root, MANIFEST_DIR, f"{shard_name}.json")
+    def __init__(self, layout: OutputLayout) -> None:
+        self.layout = layout
 
     def entry(self, shard_name: str) -> dict[str, Any] | None:
-        return read_json(self.fs, self.marker_path(shard_name))
+        return self.layout.read_json(self.layout.marker_path(shard_name))
 
     def is_committed(self, shard: Shard, fingerprint: str) -> bool:
+        """Committed under `fingerprint` from exactly this input (and not cut short by a
+        --limit)."""
         entry = self.entry(shard.name)
-        return (
-            entry is not None
-            and entry.get("path") == shard.path
-            and entry.get("size") == shard.size
-            and entry.get("version") == shard.version
-            and entry.get("fingerprint") == fingerprint
-            and entry.get("result_rows") == entry.get("rows")  # not cut short by a --limit
-        )
-
-    def clear(self, shard_name: str) -> None:
-        """Remove whatever an earlier, unfinished attempt left of a shard."""
-        for sub in ("_staging", "data", "errors", "metrics", "badcases"):
-            for path in (
-                posixpath.join(self.root, sub, shard_name),
-                posixpath.join(self.root, sub, f"{shard_name}.json"),
-                posixpath.join(self.root, sub, f"{shard_name}.jsonl"),
-            ):
-                if self.fs.exists(path):
-                    self.fs.rm(path, recursive=True)
-        if self.fs.exists(self.marker_path(shard_name)):
-            self.fs.rm(self.marker_path(shard_name))
+        return entry is not None and entry_matches(entry, shard, fingerprint)
 
     def commit(self, shard: Shard, fingerprint: str, summary: dict[str, Any]) -> None:
         entry = {
@@ -63,10 +38,24 @@ class Manifest:
             "committed_at": dt.datetime.now(dt.UTC).isoformat(),
             **summary,
         }
-        write_json(self.fs, self.marker_path(shard.name), entry)
+        self.layout.write_json(self.layout.marker_path(shard.name), entry)
 
     def entries(self) -> list[dict[str, Any]]:
-        directory = posixpath.join(self.root, MANIFEST_DIR)
-        if not self.fs.exists(directory):
+        fs, directory = self.layout.fs, self.layout.manifest_dir
+        if not fs.exists(directory):
             return []
-        return [read_json(self.fs, path) for path in sorted(self.fs.glob(f"{directory}/*.json"))]
+        return [self.layout.read_json(path) for path in sorted(fs.glob(f"{directory}/*.json"))]
+
+
+def entry_matches(entry: dict[str, Any], shard: Shard, fingerprint: str) -> bool:
+    return (
+        (entry.get("path"), entry.get("size"), entry.get("version"))
+        == (shard.path, shard.size, shard.version)
+        and entry.get("fingerprint") == fingerprint
+        and entry.get("result_rows") == entry.get("rows")  # not cut short by a --limit
+    )
+
+
+def shard_of(entry: dict[str, Any]) -> Shard:
+    """The input shard a marker was written for."""
+    return Shard(**{name: entry.get(name) for name in _SHARD_FIELDS})

@@ -2,7 +2,7 @@
 
 The row number makes ids stable ('<shard>:<row>') and lets the writer and the manifest check that
 every input row came out. A JSONL line that is not a JSON object does not stop the shard: it
-becomes a row whose `_read_error` says which file and line and what was wrong, and that row is
+becomes a row whose `_read_error` says which file and line (`location`) and what was wrong, and that row is
 written to the results with its error, like any other row that could not be processed.
 """
 
@@ -16,11 +16,7 @@ import pyarrow as pa
 from fsspec import AbstractFileSystem
 
 from ie_batch.io.shards import Shard, open_text
-
-SHARD_COLUMN = "_shard"
-ROW_COLUMN = "_row"
-READ_ERROR_COLUMN = "_read_error"
-BOOKKEEPING_COLUMNS = (SHARD_COLUMN, ROW_COLUMN, READ_ERROR_COLUMN)
+from ie_batch.job.columns import READ_ERROR_COLUMN, READ_ERROR_TYPE, ROW_COLUMN, SHARD_COLUMN
 
 
 def iter_shard_batches(
@@ -55,7 +51,7 @@ def _tag(table: pa.Table, shard: Shard, first_row: int) -> pa.Table:
         ROW_COLUMN, pa.array(range(first_row, first_row + count), pa.int64())
     )
     if READ_ERROR_COLUMN not in table.column_names:
-        table = table.append_column(READ_ERROR_COLUMN, pa.nulls(count, pa.string()))
+        table = table.append_column(READ_ERROR_COLUMN, pa.nulls(count, READ_ERROR_TYPE))
     return table
 
 
@@ -86,9 +82,11 @@ def _parse_line(line: str, shard: Shard, line_number: int) -> dict[str, Any]:
     try:
         value = json.loads(line)
     except json.JSONDecodeError as exc:
-        return {READ_ERROR_COLUMN: f"{where}: not valid JSON ({exc.msg} at column {exc.colno})"}
+        reason = f"not valid JSON ({exc.msg} at column {exc.colno})"
+        return {READ_ERROR_COLUMN: {"location": where, "reason": reason}}
     if not isinstance(value, dict):
-        return {READ_ERROR_COLUMN: f"{where}: expected a JSON object, got {type(value).__name__}"}
+        reason = f"expected a JSON object, got {type(value).__name__}"
+        return {READ_ERROR_COLUMN: {"location": where, "reason": reason}}
     return value
 
 
@@ -102,6 +100,9 @@ def _table(rows: list[dict[str, Any]], shard: Shard) -> pa.Table:
     arrays = {}
     for key in columns:
         values = [row.get(key) for row in rows]
+        if key == READ_ERROR_COLUMN:
+            arrays[key] = pa.array(values, READ_ERROR_TYPE)
+            continue
         try:
             arrays[key] = pa.array(values)
         except (pa.ArrowInvalid, pa.ArrowTypeError):

@@ -29,8 +29,11 @@ from ray import serve
 
 from ie_batch import __version__
 from ie_batch.config import EngineConfig, PromptConfig
-from ie_batch.extractor import BatchExtractor
+from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.extraction.extractor import BatchExtractor, ExtractionSettings
+from ie_batch.extraction.texts import extract_texts
 from ie_batch.prompts import get_format
+from ie_batch.prompts.few_shot import load_few_shot
 from ie_batch.serve.requests import (
     ExtractRequest,
     Limits,
@@ -39,13 +42,6 @@ from ie_batch.serve.requests import (
     parse_extract_request,
 )
 from ie_batch.serve.settings import DeploymentSettings, ServiceConfig, settings_from_args
-from ie_batch.taskflow import (
-    EngineFactory,
-    extract_texts,
-    extraction_settings,
-    load_few_shot,
-    vllm_engine_factory,
-)
 
 __all__ = ["ExtractionService", "api", "app", "app_builder", "build_app"]
 
@@ -80,10 +76,10 @@ class ExtractionService:
         self.config = config
         self.catalog = SchemaCatalog.load(config.schemas)
         self.format = get_format(config.prompt.format)
-        self.examples = load_few_shot(config.prompt)
-        factory = engine_factory or vllm_engine_factory(config.num_gpus)
+        self.examples = load_few_shot(config.prompt.examples, config.prompt.few_shot_k)
+        factory = engine_factory or build_vllm_engine
         # Built inside the replica's event loop, which vLLM's async engine binds to.
-        self.engine = factory(config.engine)
+        self.engine = factory(config.engine, config.num_gpus)
 
     @api.post("/v1/extract", openapi_extra=_EXTRACT_BODY)
     async def extract(self, request: Request) -> dict[str, Any]:
@@ -92,7 +88,7 @@ class ExtractionService:
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise RequestError(400, f"the body is not valid JSON ({exc})") from None
         call = parse_extract_request(body, self.config.limits, self.catalog)
-        settings = extraction_settings(self.config.prompt, call.schemas, self.examples)
+        settings = ExtractionSettings.from_prompt(self.config.prompt, call.schemas, self.examples)
         extractor = BatchExtractor(call.schemas, self.engine, self.format, settings)
         results = await extract_texts(extractor, call.texts, batch_size=self.config.batch_size)
         return {

@@ -16,8 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
 
-from ie_batch.config import SHIPPED_SCHEMAS
 from ie_batch.schema import AnySchema, SchemaError, load_schema, schema_from_data
+from ie_batch.schema.catalog import SHIPPED_SCHEMAS, DuplicateSchemaName, check_unique_names
 
 #: A schema in a request: a served schema's name, or an inline schema (a native mapping such as
 #: `{"task": "ner", "entities": [...]}`, a PP-UIE list of entity types, or a PP-UIE dict).
@@ -92,11 +92,9 @@ class SchemaCatalog:
     """The schemas the service knows by name: the shipped ones plus any it was started with."""
 
     def __init__(self, schemas: Iterable[AnySchema]) -> None:
-        self._schemas: dict[str, AnySchema] = {}
-        for schema in schemas:
-            if schema.name in self._schemas:
-                raise ValueError(f"two served schemas are named {schema.name!r}")
-            self._schemas[schema.name] = schema
+        served = list(schemas)
+        check_unique_names((f"served schemas[{i}]", schema) for i, schema in enumerate(served))
+        self._schemas = {schema.name: schema for schema in served}
 
     @classmethod
     def load(cls, extra_files: Sequence[str | Path] = ()) -> SchemaCatalog:
@@ -178,19 +176,12 @@ def parse_extract_request(body: Any, limits: Limits, catalog: SchemaCatalog) -> 
         raise RequestError(
             413, f"schemas: {len(specs)} schemas; the limit is {limits.max_schemas} per request"
         )
-    schemas: list[AnySchema] = []
-    named: dict[str, str] = {}
-    for where, spec in specs:
-        schema = catalog.resolve(spec, where)
-        if schema.name in named:
-            raise RequestError(
-                422,
-                f"{named[schema.name]} and {where} are both named {schema.name!r}; give each "
-                "inline schema a distinct `name`",
-            )
-        named[schema.name] = where
-        schemas.append(schema)
-    return ExtractCall(texts=list(request.texts), schemas=schemas)
+    placed = [(where, catalog.resolve(spec, where)) for where, spec in specs]
+    try:
+        check_unique_names(placed)
+    except DuplicateSchemaName as exc:
+        raise RequestError(422, str(exc)) from None
+    return ExtractCall(texts=list(request.texts), schemas=[schema for _, schema in placed])
 
 
 def _first_error(exc: ValidationError) -> str:

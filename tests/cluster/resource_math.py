@@ -3,12 +3,12 @@
 A cluster is reduced to its node groups (Ray CPUs and GPUs per node, how many nodes at most),
 read from a KubeRay RayCluster spec or a Ray cluster-launcher config the way Ray itself reads
 them. `capacity_problems` then checks what the job's Ray Data plan asks for
-(`ie_batch/pipeline.py`):
+(`ie_batch/job/plan.py`, whose resource constants it uses):
 
 - engine actors: `pool.max_actors` of them, each `pool.num_gpus` GPUs and `pool.num_cpus` CPUs
   on one node, one engine each with `engine.tensor_parallel_size` GPUs;
-- read tasks: one per shard, `READ_TASK_CPUS` each (Ray Data's default: the plan sets none);
-- write tasks: `WRITE_TASK_CPUS` each (`map_batches(write_results, num_cpus=0.25)`).
+- read tasks: one per shard, `READ_TASK_CPUS` each;
+- write tasks: `WRITE_TASK_CPUS` each.
 
 It fits when every engine gets whole tensor-parallel GPUs on one node, all `pool.max_actors`
 actors can be placed at the groups' maximum sizes (GPUs and CPUs of the same node), and a read
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ie_batch.config import JobConfig
+from ie_batch.job.plan import READ_TASK_CPUS, WRITE_TASK_CPUS
 
-READ_TASK_CPUS = 1.0
-WRITE_TASK_CPUS = 0.25
 GPU_RESOURCE = "nvidia.com/gpu"
 
 

@@ -3,7 +3,6 @@ and big enough for the job configs they run. Fast: nothing here starts a cluster
 
 from __future__ import annotations
 
-import ast
 import re
 import shlex
 import tomllib
@@ -14,7 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ie_batch.config import JobConfig, config_from_data, load_config, schema_path
+from ie_batch.config import JobConfig, config_from_data, load_config
+from ie_batch.schema.catalog import schema_path
 from tests.cluster.resource_math import (
     GPU_RESOURCE,
     READ_TASK_CPUS,
@@ -556,31 +556,3 @@ def test_a_cpu_engine_pool_needs_room_beside_its_actors():
     assert problems and problems[0].startswith("CPUs for reading and writing: 1 beside 1 actor")
 
 
-def test_the_cpu_figures_match_the_pipeline_code():
-    """READ_TASK_CPUS and WRITE_TASK_CPUS are what ie_batch/pipeline.py asks Ray Data for."""
-    tree = ast.parse((REPO / "ie_batch" / "pipeline.py").read_text(encoding="utf-8"))
-    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
-
-    def keywords(call: ast.Call) -> dict[str, Any]:
-        return {k.arg: k.value for k in call.keywords}
-
-    (read,) = [c for c in calls if getattr(c.func, "attr", None) == "read_datasource"]
-    assert not {"num_cpus", "ray_remote_args"} & set(keywords(read))  # Ray Data's default: 1
-    (write,) = [
-        c
-        for c in calls
-        if getattr(c.func, "attr", None) == "map_batches"
-        and c.args
-        and getattr(c.args[0], "id", None) == "write_results"
-    ]
-    assert ast.literal_eval(keywords(write)["num_cpus"]) == WRITE_TASK_CPUS
-    (extract,) = [
-        c
-        for c in calls
-        if getattr(c.func, "attr", None) == "map_batches"
-        and c.args
-        and getattr(c.args[0], "id", None) == "ExtractionStage"
-    ]
-    assert ast.unparse(keywords(extract)["num_cpus"]) == "pool.num_cpus"
-    assert ast.unparse(keywords(extract)["num_gpus"]) == "pool.num_gpus or None"
-    assert READ_TASK_CPUS == 1.0

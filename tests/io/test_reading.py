@@ -7,13 +7,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from ie_batch.io.reading import (
-    READ_ERROR_COLUMN,
-    ROW_COLUMN,
-    SHARD_COLUMN,
-    iter_shard_batches,
-)
+from ie_batch.io.reading import iter_shard_batches
 from ie_batch.io.shards import count_rows, list_shards
+from ie_batch.job.columns import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN
 
 
 def _shard(path):
@@ -101,15 +97,22 @@ def test_invalid_json_line_becomes_an_error_row_naming_file_and_line(tmp_path):
     assert second[ROW_COLUMN] == 1
     assert second["id"] is None and second["text"] is None
     error = second[READ_ERROR_COLUMN]
-    assert error.startswith(f"{path}:3: not valid JSON")
+    assert error["location"] == f"{path}:3"
+    assert error["reason"].startswith("not valid JSON")
 
 
 def test_non_object_line_becomes_an_error_row_naming_file_and_line(tmp_path):
     path = _write_lines(tmp_path / "list.jsonl", ['{"text": "a"}', "[1, 2]", '"just a string"'])
     rows = _rows(path)
     assert [r[ROW_COLUMN] for r in rows] == [0, 1, 2]
-    assert rows[1][READ_ERROR_COLUMN] == f"{path}:2: expected a JSON object, got list"
-    assert rows[2][READ_ERROR_COLUMN] == f"{path}:3: expected a JSON object, got str"
+    assert rows[1][READ_ERROR_COLUMN] == {
+        "location": f"{path}:2",
+        "reason": "expected a JSON object, got list",
+    }
+    assert rows[2][READ_ERROR_COLUMN] == {
+        "location": f"{path}:3",
+        "reason": "expected a JSON object, got str",
+    }
 
 
 def test_a_batch_of_only_bad_lines_still_gives_tagged_rows(tmp_path):

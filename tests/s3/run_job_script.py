@@ -58,7 +58,7 @@ def main() -> None:
 
     import ray
 
-    from ie_batch.pipeline import run_job
+    from ie_batch.job.run import run_job
 
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     report = run_job(

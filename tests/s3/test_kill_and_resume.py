@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ie_batch.engines.fake import FakeEngineFactory
-from ie_batch.pipeline import run_job
+from ie_batch.job.run import run_job
 from tests.s3.run_job_script import LEXICON, job_config
 
 pytestmark = pytest.mark.ray

@@ -13,7 +13,7 @@ import pytest
 
 from ie_batch.config import config_from_data
 from ie_batch.engines.fake import FakeEngineFactory, LexiconAnswers
-from ie_batch.pipeline import run_job
+from ie_batch.job.run import run_job
 from tests.s3.conftest import CREDENTIALS
 
 pytestmark = pytest.mark.ray

@@ -2,6 +2,7 @@
 
 import pytest
 
+from ie_batch.schema.catalog import shipped_schema_names
 from ie_batch.serve.requests import (
     ExtractRequest,
     Limits,
@@ -9,7 +10,6 @@ from ie_batch.serve.requests import (
     SchemaCatalog,
     parse_extract_request,
 )
-from ie_batch.taskflow import shipped_schema_names
 
 LIMITS = Limits(max_texts=3, max_text_chars=50, max_schemas=2)
 
@@ -146,7 +146,7 @@ def test_the_catalog_serves_extra_schema_files_by_name(tmp_path):
     extra.write_text("task: ner\nentities: [drug, dose]\n", encoding="utf-8")
     catalog = SchemaCatalog.load([extra])
     assert "drugs" in catalog.names() and "news_ner_en" in catalog.names()
-    with pytest.raises(ValueError, match="two served schemas are named 'drugs'"):
+    with pytest.raises(ValueError, match="are both named 'drugs'"):
         SchemaCatalog.load([extra, extra])
 
 

@@ -62,10 +62,13 @@ def write_corpus(folder: Path) -> Path:
         {"id": "n3", "text": "Mars is far.", "entities": "not a list", "source": "blog"},
     ]
     body = "\n".join(json.dumps(row) for row in news)
-    body += "\nnot json\n" + '{"id": "n5"}\n' + '[1, 2]\n' + '{"id": "n7", "text": 7}\n'
+    body += "\nnot json\n" + '{"id": "n5"}\n' + "[1, 2]\n" + '{"id": "n7", "text": 7}\n'
     (folder / "news.jsonl").write_text(body, encoding="utf-8")
     rows = [
-        {"id": f"p{i}", "text": f"Apple shares rose in Berlin, day {i}." + (" Turing" * (i % 5 == 0))}
+        {
+            "id": f"p{i}",
+            "text": f"Apple shares rose in Berlin, day {i}." + (" Turing" * (i % 5 == 0)),
+        }
         for i in range(23)
     ]
     sub = folder / "2026" / "11"
@@ -146,9 +149,9 @@ def take_snapshot(root: Path) -> dict[str, Any]:
     """Runs the golden job under `root` (needs Ray running or startable) and records it."""
     from ie_batch.config import config_from_data
     from ie_batch.engines.fake import FailingAnswers, FakeEngineFactory, LexiconAnswers
-    from ie_batch.pipeline import run_job
-    from ie_batch.retry import retry_errors
-    from ie_batch.status import job_status
+    from ie_batch.job.retry import retry_errors
+    from ie_batch.job.run import run_job
+    from ie_batch.job.status import job_status
 
     lexicon = LexiconAnswers(
         entities={

@@ -14,181 +14,31 @@ the same prompts, parsing, grounding and merging as the batch job — on that lo
 caller's thread (a script, or a notebook whose own loop is already running) waits for the result.
 
 A script that creates an `Extractor` with the vLLM engine needs the `if __name__ == "__main__":`
-guard (vLLM spawns its engine process). `resolve_schema` and `extract_texts` are shared with the
-online endpoint (`ie_batch.serve`).
+guard (vLLM spawns its engine process).
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import weakref
-from collections.abc import Callable, Coroutine, Mapping, Sequence
+from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from ie_batch.config import SHIPPED_SCHEMAS, EngineConfig, PromptConfig, schema_path
+from ie_batch.config import EngineConfig, PromptConfig
 from ie_batch.engines.base import Engine
-from ie_batch.extractor import BatchExtractor, Document, ExtractionSettings
-from ie_batch.prompts import Example, get_format
-from ie_batch.schema import (
-    AnySchema,
-    ClassificationSchema,
-    EeSchema,
-    NerSchema,
-    ReSchema,
-    SchemaError,
-    load_schema,
-    schema_from_data,
-)
+from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.extraction.extractor import BatchExtractor, ExtractionSettings
+from ie_batch.extraction.texts import extract_texts
+from ie_batch.prompts import get_format
+from ie_batch.prompts.few_shot import load_few_shot
+from ie_batch.schema import AnySchema
+from ie_batch.schema.catalog import SchemaSpec, resolve_schemas
 
-__all__ = [
-    "EngineFactory",
-    "Extractor",
-    "SchemaSpec",
-    "TextResults",
-    "extract_texts",
-    "extraction_settings",
-    "load_few_shot",
-    "resolve_schema",
-    "resolve_schemas",
-    "shipped_schema_names",
-    "vllm_engine_factory",
-]
+__all__ = ["Extractor"]
 
-#: A schema as callers give it: a shipped schema's name ("news_ner_en"), a schema file, a PP-UIE
-#: schema (`["person", "location"]`, `{"person": ["works_for"]}`), a native mapping
-#: (`{"task": "ner", "entities": [...]}`), or a schema object.
-SchemaSpec = str | os.PathLike[str] | list[Any] | dict[str, Any] | AnySchema
-
-#: Builds the engine from its configuration; runs inside the engine's event loop.
-EngineFactory = Callable[[EngineConfig], Engine]
-
-_SCHEMA_TYPES = (NerSchema, ReSchema, EeSchema, ClassificationSchema)
 _T = TypeVar("_T")
-
-
-def shipped_schema_names() -> list[str]:
-    """Names of the ready-made schemas in `schemas/` (each loads by its bare name)."""
-    return sorted(path.stem for path in SHIPPED_SCHEMAS.glob("*.yaml"))
-
-
-def resolve_schema(spec: SchemaSpec, source: str = "<schema>") -> AnySchema:
-    """One schema from any of the forms in `SchemaSpec`; `SchemaError` names what is wrong."""
-    if isinstance(spec, _SCHEMA_TYPES):
-        return spec
-    if isinstance(spec, str | os.PathLike):
-        path = schema_path(os.fspath(spec))
-        if not path.is_file():
-            raise SchemaError(
-                os.fspath(spec),
-                "",
-                "no such schema file, and not the name of a shipped schema (one of "
-                f"{', '.join(shipped_schema_names())}); a PP-UIE schema of one type is a list: "
-                f"[{os.fspath(spec)!r}]",
-            )
-        return load_schema(path)
-    if isinstance(spec, list | dict):
-        return schema_from_data(spec, source=source)
-    raise SchemaError(
-        source,
-        "",
-        "expected a schema name, a file path, a PP-UIE list or dict, or a schema object, "
-        f"got {type(spec).__name__}",
-    )
-
-
-def resolve_schemas(specs: Sequence[SchemaSpec]) -> list[AnySchema]:
-    """Several schemas; at least one, with distinct names (results are keyed by them)."""
-    if not specs:
-        raise ValueError("at least one schema is needed")
-    several = len(specs) > 1
-    schemas = [
-        resolve_schema(spec, f"schemas[{i}]" if several else "schema")
-        for i, spec in enumerate(specs)
-    ]
-    seen: dict[str, int] = {}
-    for position, schema in enumerate(schemas):
-        if schema.name in seen:
-            raise ValueError(
-                f"schemas[{seen[schema.name]}] and schemas[{position}] are both named "
-                f"{schema.name!r}; give each schema a distinct `name`"
-            )
-        seen[schema.name] = position
-    return schemas
-
-
-def load_few_shot(prompt: PromptConfig, text_column: str = "text") -> list[Example]:
-    """The first `few_shot_k` rows of `prompt.examples` that carry gold labels."""
-    if not prompt.examples or prompt.few_shot_k == 0:
-        return []
-    from ie_batch.metrics import gold_from_row, read_rows
-
-    examples: list[Example] = []
-    for row in read_rows(prompt.examples):
-        gold = gold_from_row(row)
-        text = row.get(text_column)
-        if gold is not None and isinstance(text, str):
-            examples.append(Example(text=text, result=gold.result))
-            if len(examples) >= prompt.few_shot_k:
-                break
-    return examples
-
-
-def extraction_settings(
-    prompt: PromptConfig, schemas: Sequence[AnySchema], examples: Sequence[Example] = ()
-) -> ExtractionSettings:
-    return ExtractionSettings.from_prompt(
-        prompt, {schema.name: list(examples) for schema in schemas}
-    )
-
-
-@dataclass
-class TextResults:
-    """One result row per text, in order, and the tokens they cost."""
-
-    rows: list[dict[str, Any]]
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-
-
-async def extract_texts(
-    extractor: BatchExtractor,
-    texts: Sequence[str],
-    *,
-    batch_size: int = 16,
-    batches_in_flight: int = 4,
-) -> TextResults:
-    """Run `texts` through `extractor`, `batch_size` documents per batch, several batches at
-    once so the engine never idles while a batch is parsed. A text's id is its position."""
-    documents = [Document(id=str(i), text=text) for i, text in enumerate(texts)]
-    gate = asyncio.Semaphore(batches_in_flight)
-
-    async def one_batch(start: int) -> list[Any]:
-        async with gate:
-            return await extractor.extract(documents[start : start + batch_size])
-
-    batches = await asyncio.gather(*(one_batch(s) for s in range(0, len(documents), batch_size)))
-    results = TextResults(rows=[])
-    for outcomes in batches:
-        for outcome in outcomes:
-            results.rows.append({"id": str(len(results.rows)), **outcome.result.to_row()})
-            results.prompt_tokens += outcome.prompt_tokens
-            results.completion_tokens += outcome.completion_tokens
-    return results
-
-
-def vllm_engine_factory(num_gpus: float = 0) -> EngineFactory:
-    """The default factory: a vLLM engine, on GPU when `num_gpus` > 0."""
-
-    def build(config: EngineConfig) -> Engine:
-        from ie_batch.engines.vllm_engine import VllmEngine
-
-        return VllmEngine.from_config(config, num_gpus=num_gpus)
-
-    return build
 
 
 class _EngineLoop:
@@ -250,8 +100,8 @@ class Extractor:
     schema (`["person", "location"]`, `{"person": ["works_for"]}`), a native mapping, or a
     schema object. `model` is a shorthand for `engine.model` ("embedded" unless either says
     otherwise); `engine` and `prompt` take an `EngineConfig`/`PromptConfig` or a mapping of their
-    fields. `num_gpus` > 0 runs vLLM on GPU. `engine_factory(engine_config)` builds the engine
-    (default: `VllmEngine.from_config`); tests pass one that builds a `FakeEngine`.
+    fields. `num_gpus` > 0 runs vLLM on GPU. `engine_factory(engine_config, num_gpus)` builds the
+    engine (default: vLLM); tests pass one that builds a `FakeEngine`.
 
     Calling the extractor with a text or a list of texts returns one dict per text, in the shape
     of the batch job's result rows: `id` (the text's position), `entities`, `relations`,
@@ -278,8 +128,8 @@ class Extractor:
         self.prompt_config = PromptConfig.model_validate({} if prompt is None else prompt)
         self.batch_size = batch_size
         self._format = get_format(self.prompt_config.format)
-        self._examples = load_few_shot(self.prompt_config)
-        factory = engine_factory or vllm_engine_factory(num_gpus)
+        self._examples = load_few_shot(self.prompt_config.examples, self.prompt_config.few_shot_k)
+        factory = engine_factory or build_vllm_engine
 
         self._runner = _EngineLoop()
         self._holder: dict[str, Engine] = {}
@@ -287,7 +137,7 @@ class Extractor:
         self._finalizer = weakref.finalize(self, _shutdown, self._runner, self._holder)
 
         async def start() -> Engine:  # inside the loop: vLLM's async engine binds to it
-            return factory(engine_config)
+            return factory(engine_config, num_gpus)
 
         try:
             self._engine = self._runner.run(start())
@@ -298,7 +148,7 @@ class Extractor:
         self._extractor = self._batch_extractor(self.schemas)
 
     def _batch_extractor(self, schemas: list[AnySchema]) -> BatchExtractor:
-        settings = extraction_settings(self.prompt_config, schemas, self._examples)
+        settings = ExtractionSettings.from_prompt(self.prompt_config, schemas, self._examples)
         return BatchExtractor(schemas, self._engine, self._format, settings)
 
     def set_schema(self, *schemas: SchemaSpec) -> None:

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ie_batch.config import config_from_data
-from ie_batch.pipeline import run_job
+from ie_batch.job.run import run_job
 
 pytestmark = [pytest.mark.engine, pytest.mark.ray]
 

@@ -1,52 +1,17 @@
-"""Per-shard and per-job figures: what `metrics/<shard>.json`, `summary.json` and the printed
-table hold. Job figures are computed from summed counts, never by averaging shard scores."""
+"""The per-shard table printed at the end of a job: one line per (shard, scored task)."""
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
-from ie_batch.metrics import Evaluation
-
-
-@dataclass
-class Tally:
-    """Running totals for one shard (or, summed, for the job)."""
-
-    rows: int = 0
-    error_rows: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    seconds: float = 0.0
-    evaluation: Evaluation = field(default_factory=Evaluation)
-
-    def add(self, other: Tally) -> None:
-        self.rows += other.rows
-        self.error_rows += other.error_rows
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.seconds += other.seconds
-        self.evaluation += other.evaluation
-
-    def to_dict(self) -> dict[str, Any]:
-        """The metrics document; `bad_cases` are written to their own file."""
-        return {
-            "rows": self.rows,
-            "error_rows": self.error_rows,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "seconds": round(self.seconds, 3),
-            "scored_rows": self.evaluation.rows,
-            "tasks": self.evaluation.metrics(),
-        }
+from ie_batch.job.tally import Tally
 
 
 def print_table(tallies: dict[str, Tally], total: Tally, console: Console | None = None) -> None:
-    """The per-shard table printed at the end of a job: one line per (shard, scored task)."""
     # logs and `ray job logs` are not terminals; rich would squeeze the table into 80 columns
     console = console or Console(width=None if sys.stdout.isatty() else 120)
     table = Table(title="ie_batch: per-shard results")

@@ -9,7 +9,7 @@ import pytest
 
 from ie_batch.engines.base import Generation
 from ie_batch.engines.fake import FakeEngine
-from ie_batch.extractor import BatchExtractor, Document, ExtractionSettings
+from ie_batch.extraction.extractor import BatchExtractor, Document, ExtractionSettings
 from ie_batch.prompts import Example, get_format
 from ie_batch.results import DocumentResult, Entity, LabelScore
 from ie_batch.schema import ClassificationSchema, NerSchema, rotate
@@ -346,7 +346,7 @@ def test_given_label_order_is_used_for_slices():
 
 @pytest.mark.parametrize(
     "schemas, message",
-    [([], "at least one schema"), ([NER, NER], "schema names must be unique")],
+    [([], "at least one schema"), ([NER, NER], "are both named")],
 )
 def test_invalid_extractor_setups_raise(schemas, message):
     with pytest.raises(ValueError, match=message):

@@ -7,9 +7,9 @@ import pytest
 
 from ie_batch.config import config_from_data
 from ie_batch.engines.fake import FailingAnswers, FakeEngineFactory, LexiconAnswers
-from ie_batch.pipeline import run_job
-from ie_batch.retry import retry_errors
-from ie_batch.status import job_status
+from ie_batch.job.retry import retry_errors
+from ie_batch.job.run import run_job
+from ie_batch.job.status import job_status
 
 pytestmark = pytest.mark.ray
 
@@ -106,9 +106,10 @@ def test_status_of_a_folder_no_job_wrote_is_a_clear_error(tmp_path):
 
 
 def test_only_rows_another_attempt_may_fix_are_retryable():
-    from ie_batch.retry import retryable
+    from ie_batch.job.retry import retryable
 
-    assert retryable(["slice ner[1/1]: vllm: EngineDeadError: boom"])
-    assert not retryable([])
-    assert not retryable(["read: in.jsonl:3: not valid JSON (Expecting value at column 1)"])
-    assert retryable(["slice re[1/2]: no JSON object in the answer"])
+    assert retryable({"extract"})
+    assert retryable({"extract", "gold"})
+    assert not retryable(set())
+    assert not retryable({"read"})
+    assert not retryable({"read", "extract"})

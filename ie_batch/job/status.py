@@ -3,17 +3,15 @@ row, error and F1 totals. Totals are re-summed from the shards' counts, never av
 
 from __future__ import annotations
 
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
 from ie_batch.config import StorageConfig
-from ie_batch.io.manifest import Manifest
+from ie_batch.io.job_record import read_job_config
+from ie_batch.io.layout import OutputLayout
+from ie_batch.io.manifest import Manifest, entry_matches
 from ie_batch.io.shards import ShardError, list_shards
-from ie_batch.io.storage import open_filesystem
-from ie_batch.io.writing import read_json
 from ie_batch.metrics import ClassificationCounts, Counts, Evaluation
-from ie_batch.pipeline import read_job_config
 
 COMMITTED, CHANGED, PENDING = "committed", "changed", "pending"
 
@@ -38,11 +36,10 @@ class StatusReport:
 
 
 def job_status(output: str, storage: StorageConfig | None = None) -> StatusReport:
-    fs, root = open_filesystem(output, storage)
-    config = read_job_config(fs, root)
+    layout = OutputLayout.open(output, storage)
+    config = read_job_config(layout)
     fingerprint = config.fingerprint()
-    manifest = Manifest(fs, root)
-    entries = {entry["name"]: entry for entry in manifest.entries()}
+    entries = {entry["name"]: entry for entry in Manifest(layout).entries()}
     states: list[ShardState] = []
     input_error = None
     try:
@@ -56,16 +53,11 @@ def job_status(output: str, storage: StorageConfig | None = None) -> StatusRepor
         if entry is None:
             states.append(ShardState(shard.name, PENDING))
             continue
-        same = (
-            (entry["path"], entry["size"], entry["version"])
-            == (shard.path, shard.size, shard.version)
-            and entry.get("fingerprint") == fingerprint
-            and entry.get("result_rows") == entry.get("rows")
-        )
-        states.append(_committed(fs, root, entry, COMMITTED if same else CHANGED))
+        state = COMMITTED if entry_matches(entry, shard, fingerprint) else CHANGED
+        states.append(_committed(layout, entry, state))
     for name, entry in sorted(entries.items()):
         if name not in listed:  # committed earlier, its input since removed (or unreadable now)
-            states.append(_committed(fs, root, entry, COMMITTED))
+            states.append(_committed(layout, entry, COMMITTED))
     total = Evaluation()
     for state in states:
         if state.state == COMMITTED:
@@ -73,8 +65,8 @@ def job_status(output: str, storage: StorageConfig | None = None) -> StatusRepor
     return StatusReport(states, total, input_error)
 
 
-def _committed(fs: Any, root: str, entry: dict[str, Any], state: str) -> ShardState:
-    metrics = read_json(fs, posixpath.join(root, "metrics", f"{entry['name']}.json")) or {}
+def _committed(layout: OutputLayout, entry: dict[str, Any], state: str) -> ShardState:
+    metrics = layout.read_json(layout.metrics_path(entry["name"])) or {}
     return ShardState(
         entry["name"],
         state,

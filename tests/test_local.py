@@ -1,11 +1,10 @@
-"""Extractor (ie_batch.taskflow): texts in, one result dict per text out, with an in-process engine.
+"""Extractor (ie_batch.local): texts in, one result dict per text out, with an in-process engine.
 
 Most tests drive it with the scripted FakeEngine; the tests marked `engine` share one real vLLM
 engine with the embedded model (started once for the module).
 """
 
 import asyncio
-import json
 import subprocess
 import sys
 import threading
@@ -15,8 +14,7 @@ import pytest
 import ie_batch
 from ie_batch.config import EngineConfig
 from ie_batch.engines.fake import FakeEngine, LexiconAnswers
-from ie_batch.schema import NerSchema, SchemaError
-from ie_batch.taskflow import Extractor, resolve_schema, resolve_schemas, shipped_schema_names
+from ie_batch.local import Extractor
 from tests.helpers import count_grounded
 
 ROW_KEYS = {"id", "entities", "relations", "events", "labels", "errors", "warnings"}
@@ -39,7 +37,7 @@ class RecordingFactory:
         self.built_in_loop = None
         self.shutdown_thread = None
 
-    def __call__(self, config):
+    def __call__(self, config, num_gpus):
         try:
             asyncio.get_running_loop()
             self.built_in_loop = True
@@ -129,7 +127,7 @@ def test_it_can_be_called_from_code_that_already_runs_an_event_loop(factory):
 
 
 def test_a_failing_engine_start_raises_and_leaves_no_thread_behind():
-    def broken(config):
+    def broken(config, num_gpus):
         raise RuntimeError("no model here")
 
     before = threading.active_count()
@@ -142,7 +140,7 @@ def test_a_failing_prompt_becomes_an_error_on_its_row():
     def answer(prompt):
         raise RuntimeError("out of memory")
 
-    with Extractor(["person"], engine_factory=lambda config: FakeEngine(answer)) as ie:
+    with Extractor(["person"], engine_factory=lambda config, num_gpus: FakeEngine(answer)) as ie:
         (row,) = ie("Tim Cook spoke.")
     assert row["entities"] == [] and "out of memory" in row["errors"][0]
 
@@ -182,38 +180,7 @@ def test_non_text_input_is_a_type_error(factory):
             ie(42)
 
 
-# Schemas in every form
-
-
-def test_schemas_resolve_from_names_files_ppuie_mappings_and_objects(schemas_dir, tmp_path):
-    assert resolve_schema("news_ner_en").name == "news_ner_en"
-    assert resolve_schema(schemas_dir / "topic_en.yaml").kind == "classification"
-    assert resolve_schema(str(schemas_dir / "re_zh_duie.yaml")).kind == "re"
-    assert resolve_schema(["时间", "选手"]).label_names == ["时间", "选手"]
-    assert resolve_schema({"竞赛名称": ["主办方", "承办方"]}).kind == "re"
-    custom = tmp_path / "mine.json"
-    custom.write_text(json.dumps({"task": "ner", "entities": ["drug"]}), encoding="utf-8")
-    assert resolve_schema(custom).name == "mine"
-    schema = NerSchema(name="x", entities=["a"])
-    assert resolve_schema(schema) is schema
-    assert {"news_ner_en", "topic_en"} <= set(shipped_schema_names())
-
-
-def test_an_unknown_schema_name_lists_the_shipped_ones():
-    with pytest.raises(SchemaError, match="not the name of a shipped schema.*news_ner_en"):
-        resolve_schema("no_such_schema")
-
-
-def test_an_invalid_inline_schema_names_the_field():
-    with pytest.raises(SchemaError, match=r"field 'entities\[1\]'"):
-        resolve_schemas([{"task": "ner", "entities": ["a", 3]}])
-    with pytest.raises(SchemaError, match="got int"):
-        resolve_schema(3)
-
-
-def test_schema_names_must_be_distinct():
-    with pytest.raises(ValueError, match=r"schemas\[0\] and schemas\[1\] are both named 'ner'"):
-        resolve_schemas([["a"], ["b"]])
+def test_an_extractor_needs_a_schema():
     with pytest.raises(ValueError, match="at least one schema"):
         Extractor(engine_factory=RecordingFactory())
 
@@ -223,7 +190,7 @@ def test_import_ie_batch_stays_light_and_exports_extractor_lazily():
         "import sys, ie_batch; "
         "heavy = [m for m in ('vllm', 'ray', 'torch') if m in sys.modules]; "
         "assert not heavy, heavy; "
-        "from ie_batch.taskflow import Extractor; "
+        "from ie_batch.local import Extractor; "
         "assert ie_batch.Extractor is Extractor"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -7,8 +7,8 @@ Answers are parsed, grounded in the text, and merged back into exactly one resul
 Multi-class classification over several slices gets a run-off round among the slice winners, and
 a mention that NER slices gave several types gets one among those types (`entity_type_run_off`).
 
-This module knows nothing of Ray: the pipeline wraps it in an actor, tests drive it with the fake
-engine.
+This module knows nothing of Ray: the job's extraction stage wraps it in an actor, `Extractor` and
+Serve run it on their own event loops, tests drive it with the fake engine.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 
 from ie_batch.config import PromptConfig
 from ie_batch.engines.base import Engine, Generation
+from ie_batch.extraction.fitting import ContextFitter
+from ie_batch.extraction.windows import Window, split_into_windows
 from ie_batch.parsing import SliceRecords, merge_slices
 from ie_batch.prompts import Example, Prompt, PromptFormat, render_entity_type
 from ie_batch.results import DocumentResult
@@ -30,8 +32,8 @@ from ie_batch.schema import (
     entity_type_slice,
     final_round_slice,
 )
+from ie_batch.schema.catalog import check_unique_names
 from ie_batch.schema.rotation import LabelOrder
-from ie_batch.windows import Window, split_into_windows, window_char_budget
 
 
 @dataclass(frozen=True)
@@ -62,14 +64,18 @@ class ExtractionSettings:
 
     @classmethod
     def from_prompt(
-        cls, prompt: PromptConfig, examples: Mapping[str, Sequence[Example]] | None = None
+        cls,
+        prompt: PromptConfig,
+        schemas: Sequence[AnySchema] = (),
+        examples: Sequence[Example] = (),
     ) -> ExtractionSettings:
-        """The settings a job's `prompt:` section asks for; `examples` per schema name."""
+        """The settings a job's `prompt:` section asks for; the few-shot `examples` are shown
+        for every one of `schemas`."""
         return cls(
             label_order=prompt.label_order,
             keep_ungrounded=prompt.keep_ungrounded,
             entity_type_run_off=prompt.entity_type_run_off,
-            examples=examples or {},
+            examples={schema.name: list(examples) for schema in schemas} if examples else {},
         )
 
 
@@ -93,11 +99,10 @@ class BatchExtractor:
     ) -> None:
         if not schemas:
             raise ValueError("an extractor needs at least one schema")
-        names = [schema.name for schema in schemas]
-        if len(set(names)) != len(names):
-            raise ValueError(f"schema names must be unique within a job, got {names}")
+        check_unique_names((f"schemas[{i}]", schema) for i, schema in enumerate(schemas))
         self.schemas = list(schemas)
         self.engine = engine
+        self.fitter = ContextFitter(engine)
         self.format = prompt_format
         self.settings = settings
 
@@ -138,22 +143,22 @@ class BatchExtractor:
         self, text: str, slice_: SchemaSlice, examples: Sequence[Example]
     ) -> tuple[list[tuple[Window, Prompt]], str | None]:
         """The whole text's prompt when it fits the context, else one per overlapping window."""
-        budget = self.engine.max_model_len - self.engine.max_tokens
-        whole = self.format.render(text, slice_, examples)
-        full = self.engine.count_tokens(whole)
-        if full <= budget:
-            return [(Window(0, text), whole)], None
-        overhead = self.engine.count_tokens(self.format.render("", slice_, examples))
-        room = budget - overhead
-        if room <= 0:
+
+        def render(part: str) -> Prompt:
+            return self.format.render(part, slice_, examples)
+
+        fit = self.fitter.fit(text, render)
+        if fit.prompt is not None:
+            return [(Window(0, text), fit.prompt)], None
+        if not fit.max_chars:
             return [], (
-                f"slice {slice_.key}: its prompt without the text takes {overhead} tokens, more "
-                f"than the {budget} the context leaves after {self.engine.max_tokens} answer tokens"
+                f"slice {slice_.key}: its prompt without the text takes {fit.overhead} tokens, "
+                f"more than the {fit.budget} the context leaves after {self.engine.max_tokens} "
+                "answer tokens"
             )
-        max_chars = window_char_budget(text, full - overhead, room)
-        overlap = min(self.settings.window_overlap_chars, max_chars // 4)
-        windows = split_into_windows(text, max_chars, overlap)
-        return [(w, self.format.render(w.text, slice_, examples)) for w in windows], None
+        overlap = min(self.settings.window_overlap_chars, fit.max_chars // 4)
+        windows = split_into_windows(text, fit.max_chars, overlap)
+        return [(w, render(w.text)) for w in windows], None
 
     def _run_offs(self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]) -> list[_Job]:
         """A final round for each (document, multi-class schema) whose slices chose several labels."""
@@ -223,21 +228,20 @@ class BatchExtractor:
         """The run-off over the whole text when it fits the context, else over the stretch of
         text around the mention that does; None when not even the question fits (the mention
         then keeps every type, as with no run-off)."""
-        budget = self.engine.max_model_len - self.engine.max_tokens
-        prompt = render_entity_type(text, slice_)
-        tokens = self.engine.count_tokens(prompt)
-        if tokens <= budget:
-            return _Job(index, Window(0, text), slice_, prompt)
-        overhead = self.engine.count_tokens(render_entity_type("", slice_))
-        if overhead >= budget:
-            return None
-        max_chars = window_char_budget(text, tokens - overhead, budget - overhead)
+
+        def render(part: str) -> Prompt:
+            return render_entity_type(part, slice_)
+
+        fit = self.fitter.fit(text, render)
+        if fit.prompt is not None:
+            return _Job(index, Window(0, text), slice_, fit.prompt)
+        max_chars = fit.max_chars
         middle = start + len(slice_.span or "") // 2
         while max_chars > len(slice_.span or ""):
             first = max(0, min(middle - max_chars // 2, len(text) - max_chars))
             window = Window(first, text[first : first + max_chars])
-            prompt = render_entity_type(window.text, slice_)
-            if self.engine.count_tokens(prompt) <= budget:
+            prompt = render(window.text)
+            if self.fitter.fits(prompt):
                 return _Job(index, window, slice_, prompt)
             max_chars = int(max_chars * 0.8)  # denser text than the average: narrow it
         return None

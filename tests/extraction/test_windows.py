@@ -2,7 +2,7 @@
 
 import pytest
 
-from ie_batch.windows import Window, split_into_windows, window_char_budget
+from ie_batch.extraction.windows import Window, split_into_windows, window_char_budget
 
 ENGLISH = " ".join(
     f"Sentence number {i} mentions Tim Cook and the city of Berlin." for i in range(40)

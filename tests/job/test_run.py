@@ -8,7 +8,7 @@ import pytest
 
 from ie_batch.config import config_from_data
 from ie_batch.engines.fake import FakeEngineFactory, LexiconAnswers
-from ie_batch.pipeline import run_job
+from ie_batch.job.run import run_job
 
 pytestmark = pytest.mark.ray
 

@@ -1,0 +1,147 @@
+"""`OutputLayout`: every path of a job's output folder, and the moves between its areas.
+
+    data/<shard>/part-*.parquet     errors/<shard>/part-*.jsonl     metrics/<shard>.json
+    badcases/<shard>.jsonl          _staging/<shard>/{data,errors}/  _manifest/<shard>.json
+    _job.json                       summary.json
+
+The one object that knows the folder: the job, `status`, `retry-errors` and `read_results` ask
+it for paths, and only it deletes, always inside `<output>/<area>/<shard>`.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Iterable
+from typing import Any
+
+import pyarrow as pa
+from fsspec import AbstractFileSystem
+
+from ie_batch.config import StorageConfig
+from ie_batch.io.storage import open_filesystem
+from ie_batch.io.writing import read_json, write_json, write_jsonl, write_parquet
+from ie_batch.job.columns import ROW_COLUMN
+
+#: The areas that hold a shard's files, in the order `clear` empties them.
+SHARD_AREAS = ("_staging", "data", "errors", "metrics", "badcases")
+MANIFEST_DIR = "_manifest"
+JOB_RECORD = "_job.json"
+SUMMARY = "summary.json"
+
+
+class OutputLayout:
+    def __init__(self, fs: AbstractFileSystem, root: str) -> None:
+        self.fs = fs
+        self.root = root
+
+    @classmethod
+    def open(cls, url: str, storage: StorageConfig | None = None) -> OutputLayout:
+        fs, root = open_filesystem(url, storage)
+        return cls(fs, root)
+
+    def _path(self, *parts: str) -> str:
+        return posixpath.join(self.root, *parts)
+
+    # Committed results
+    def data_dir(self, shard: str) -> str:
+        return self._path("data", shard)
+
+    def errors_dir(self, shard: str) -> str:
+        return self._path("errors", shard)
+
+    def metrics_path(self, shard: str) -> str:
+        return self._path("metrics", f"{shard}.json")
+
+    def badcases_path(self, shard: str) -> str:
+        return self._path("badcases", f"{shard}.jsonl")
+
+    def data_parts(self, shard: str) -> list[str]:
+        """A shard's result parts in `data/`, sorted (by first row: part names are padded)."""
+        return sorted(self.fs.glob(posixpath.join(self.data_dir(shard), "*.parquet")))
+
+    def error_parts(self, shard: str) -> list[str]:
+        return sorted(self.fs.glob(posixpath.join(self.errors_dir(shard), "*.jsonl")))
+
+    # Staging: a shard's parts until it is committed
+    def staging_dir(self, shard: str) -> str:
+        """On a filesystem the move into `data/` is a rename per file; on an object store it is
+        a copy per object, so a crash in the middle can leave part of a shard in `data/`
+        without its marker (the next run clears it). Readers that must never see such a shard
+        read the committed ones only (`ie_batch.api.read_results`)."""
+        return self._path("_staging", shard)
+
+    def staged_data_dir(self, shard: str) -> str:
+        return posixpath.join(self.staging_dir(shard), "data")
+
+    def staged_errors_dir(self, shard: str) -> str:
+        return posixpath.join(self.staging_dir(shard), "errors")
+
+    # Job-level files
+    @property
+    def manifest_dir(self) -> str:
+        return self._path(MANIFEST_DIR)
+
+    def marker_path(self, shard: str) -> str:
+        return self._path(MANIFEST_DIR, f"{shard}.json")
+
+    @property
+    def job_record_path(self) -> str:
+        return self._path(JOB_RECORD)
+
+    @property
+    def summary_path(self) -> str:
+        return self._path(SUMMARY)
+
+    # Reading and writing documents
+    def read_json(self, path: str) -> Any | None:
+        return read_json(self.fs, path)
+
+    def write_json(self, path: str, value: Any) -> None:
+        write_json(self.fs, path, value)
+
+    def write_jsonl(self, path: str, rows: Iterable[dict[str, Any]]) -> None:
+        write_jsonl(self.fs, path, rows)
+
+    # Staging a shard's parts
+    def stage_part(self, shard: str, part: str, table: pa.Table) -> str:
+        """Stage a shard's rows (sorted by row number) as the part named `part` (by the rows it
+        holds: `io.writing.part_name`, so a redone shard overwrites its own parts)."""
+        path = posixpath.join(self.staged_data_dir(shard), f"{part}.parquet")
+        write_parquet(self.fs, path, table.sort_by(ROW_COLUMN))
+        return path
+
+    def stage_error_part(self, shard: str, part: str, lines: list[dict[str, Any]]) -> str | None:
+        """Stage the error sidecar of the part named `part` (nothing when it has no errors)."""
+        if not lines:
+            return None
+        path = posixpath.join(self.staged_errors_dir(shard), f"{part}.jsonl")
+        self.write_jsonl(path, lines)
+        return path
+
+    # Moves and deletes
+    def publish(self, shard: str) -> None:
+        """Move a complete shard's staged parts to `data/` and its staged error sidecars to
+        `errors/` (which they replace whole), before its marker is written."""
+        staged = self.staging_dir(shard)
+        self._remove(self.errors_dir(shard))
+        for source, target in (
+            (self.staged_data_dir(shard), self.data_dir(shard)),
+            (self.staged_errors_dir(shard), self.errors_dir(shard)),
+        ):
+            # file by file: object stores have no directories to rename, only keys to copy
+            for path in self.fs.find(source):
+                destination = posixpath.join(target, posixpath.relpath(path, source))
+                self.fs.makedirs(posixpath.dirname(destination), exist_ok=True)
+                self.fs.mv(path, destination)
+        self._remove(staged)
+
+    def clear(self, shard: str) -> None:
+        """Remove whatever an earlier, unfinished attempt left of a shard, marker included."""
+        for area in SHARD_AREAS:
+            for name in (shard, f"{shard}.json", f"{shard}.jsonl"):
+                self._remove(self._path(area, name))
+        self._remove(self.marker_path(shard))
+
+    def _remove(self, path: str) -> None:
+        if self.fs.exists(path):
+            self.fs.rm(path, recursive=True)
