@@ -554,5 +554,3 @@ def test_a_cpu_engine_pool_needs_room_beside_its_actors():
     assert capacity_problems(fits, ClusterShape(NodeGroup("head", 3, 0, 1, 1), ())) == []
     problems = capacity_problems(fits, one_node)
     assert problems and problems[0].startswith("CPUs for reading and writing: 1 beside 1 actor")
-
-

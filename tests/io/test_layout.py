@@ -1,0 +1,73 @@
+"""OutputLayout: where a shard's files live, publish, and clear within the shard's areas."""
+
+import pyarrow as pa
+
+from ie_batch.io.layout import OutputLayout
+
+
+def _layout(tmp_path):
+    return OutputLayout.open(str(tmp_path / "out"))
+
+
+def _touch(layout, path, text="x"):
+    layout.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+    with layout.fs.open(path, "w") as handle:
+        handle.write(text)
+
+
+def test_every_area_of_a_shard_has_one_path(tmp_path):
+    layout = _layout(tmp_path)
+    root = layout.root
+    assert layout.data_dir("a") == f"{root}/data/a"
+    assert layout.errors_dir("a") == f"{root}/errors/a"
+    assert layout.metrics_path("a") == f"{root}/metrics/a.json"
+    assert layout.badcases_path("a") == f"{root}/badcases/a.jsonl"
+    assert layout.staged_data_dir("a") == f"{root}/_staging/a/data"
+    assert layout.marker_path("a") == f"{root}/_manifest/a.json"
+    assert layout.job_record_path == f"{root}/_job.json"
+    assert layout.summary_path == f"{root}/summary.json"
+
+
+def test_publish_moves_staged_parts_and_replaces_the_errors_whole(tmp_path):
+    layout = _layout(tmp_path)
+    layout.stage_part("a", "part-000000000-000000001", pa.table({"_row": [1, 0]}))
+    layout.stage_error_part("a", "part-000000000-000000001", [{"row": 0}])
+    _touch(layout, f"{layout.errors_dir('a')}/part-000000005-000000009.jsonl")  # an old sidecar
+    layout.publish("a")
+    assert [p.rsplit("/", 1)[1] for p in layout.data_parts("a")] == [
+        "part-000000000-000000001.parquet"
+    ]
+    assert [p.rsplit("/", 1)[1] for p in layout.error_parts("a")] == [
+        "part-000000000-000000001.jsonl"
+    ]
+    assert not layout.fs.exists(layout.staging_dir("a"))
+
+
+def test_a_staged_part_is_sorted_by_row(tmp_path):
+    layout = _layout(tmp_path)
+    path = layout.stage_part("a", "part", pa.table({"_row": [2, 0, 1], "v": ["c", "a", "b"]}))
+    with layout.fs.open(path, "rb") as handle:
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(handle).column("v").to_pylist() == ["a", "b", "c"]
+
+
+def test_clear_removes_one_shard_and_nothing_of_another(tmp_path):
+    layout = _layout(tmp_path)
+    for shard in ("a", "ab"):
+        _touch(layout, f"{layout.data_dir(shard)}/part.parquet")
+        _touch(layout, f"{layout.errors_dir(shard)}/part.jsonl")
+        _touch(layout, layout.metrics_path(shard))
+        _touch(layout, layout.badcases_path(shard))
+        _touch(layout, layout.marker_path(shard))
+        _touch(layout, f"{layout.staging_dir(shard)}/data/part.parquet")
+    layout.clear("a")
+    remaining = sorted(p.removeprefix(layout.root + "/") for p in layout.fs.find(layout.root))
+    assert remaining == [
+        "_manifest/ab.json",
+        "_staging/ab/data/part.parquet",
+        "badcases/ab.jsonl",
+        "data/ab/part.parquet",
+        "errors/ab/part.jsonl",
+        "metrics/ab.json",
+    ]

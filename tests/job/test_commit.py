@@ -1,0 +1,38 @@
+"""commit_shard: publish, metrics, bad cases, and the marker last."""
+
+import pyarrow as pa
+
+from ie_batch.io.layout import OutputLayout
+from ie_batch.io.manifest import Manifest, shard_of
+from ie_batch.io.shards import Shard
+from ie_batch.job.commit import commit_shard
+from ie_batch.job.tally import Tally
+from ie_batch.metrics import Evaluation
+
+SHARD = Shard(path="/in/a.jsonl", name="a", format="jsonl", size=10, version="1", rows=2)
+
+
+def test_a_commit_publishes_the_staged_shard_and_writes_its_marker_last(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    layout.stage_part("a", "part-000000000-000000001", pa.table({"_row": [0, 1]}))
+    written = []
+    original = layout.write_json
+    layout.write_json = lambda path, value: (written.append(path), original(path, value))
+    commit_shard(layout, SHARD, "fp", Tally(rows=2, error_rows=1))
+
+    assert written == [layout.metrics_path("a"), layout.marker_path("a")]
+    assert len(layout.data_parts("a")) == 1
+    metrics = layout.read_json(layout.metrics_path("a"))
+    assert (metrics["shard"], metrics["path"], metrics["rows"]) == ("a", "/in/a.jsonl", 2)
+    manifest = Manifest(layout)
+    assert manifest.is_committed(SHARD, "fp")
+    assert not manifest.is_committed(SHARD, "other")
+    entry = manifest.entry("a")
+    assert (entry["result_rows"], entry["error_rows"]) == (2, 1)
+    assert shard_of(entry) == SHARD
+
+
+def test_a_shard_cut_short_is_not_committed(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    commit_shard(layout, SHARD, "fp", Tally(rows=1, evaluation=Evaluation()))
+    assert not Manifest(layout).is_committed(SHARD, "fp")

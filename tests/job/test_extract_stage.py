@@ -1,0 +1,82 @@
+"""ExtractionStage as a plain async callable: the fake engine, no Ray."""
+
+import asyncio
+
+import pyarrow as pa
+import pytest
+
+from ie_batch.engines.fake import FakeEngineFactory
+from ie_batch.io.result_schema import RESULT_COLUMNS
+from ie_batch.job.columns import ERRORS_COLUMN, ROW_COLUMN, SECONDS_COLUMN
+from ie_batch.job.extract_stage import ExtractionStage
+from tests.job.conftest import FLAKY, HEALTHY, LEXICON
+
+
+def _extract(config, batch, factory=HEALTHY):
+    return asyncio.run(ExtractionStage(config, factory)(batch)).to_pylist()
+
+
+def test_every_row_comes_out_once_in_order_with_the_result_columns(job_config, read_batch):
+    rows = _extract(job_config, read_batch)
+    assert [row[ROW_COLUMN] for row in rows] == [0, 1, 2, 3, 4]
+    assert set(RESULT_COLUMNS) <= set(rows[0])
+    assert [row["id"] for row in rows] == ["n1", "n2", "news:2", "n4", "n5"]
+    assert all(row[SECONDS_COLUMN] >= 0 for row in rows)
+    assert {(e["type"], e["text"], e["start"]) for e in rows[0]["entities"]} == {
+        ("person", "Tim Cook", 0),
+        ("location", "Berlin", 17),
+    }
+
+
+def test_gold_columns_are_renamed_and_the_input_id_becomes_id(job_config, read_batch):
+    table = asyncio.run(ExtractionStage(job_config, FakeEngineFactory(LEXICON))(read_batch))
+    assert "gold_entities" in table.column_names and "gold_label" in table.column_names
+    assert "entities" in table.column_names  # the result column, not the gold one
+    assert table.schema.field("id").type == pa.string()
+    assert "_read_error" not in table.column_names
+
+
+def test_unreadable_and_textless_rows_carry_read_errors_typed_and_rendered(job_config, read_batch):
+    rows = _extract(job_config, read_batch)
+    bad_line, no_text = rows[2], rows[3]
+    (error,) = bad_line[ERRORS_COLUMN]
+    assert error["stage"] == "read" and error["location"].endswith("news.jsonl:3")
+    assert bad_line["errors"] == [f"read: {error['location']}: {error['reason']}"]
+    assert no_text[ERRORS_COLUMN] == [
+        {
+            "stage": "read",
+            "reason": "column 'text' is missing, expected a string",
+            "location": "news row 3",
+        }
+    ]
+    assert no_text["errors"] == ["read: news row 3: column 'text' is missing, expected a string"]
+    assert bad_line["prompt_tokens"] == 0 and not bad_line["entities"]
+
+
+def test_a_failed_prompt_is_an_extract_error_on_its_row_only(job_config, read_batch):
+    rows = _extract(job_config, read_batch, FLAKY)
+    turing = rows[1]
+    assert turing["errors"] and all(e["stage"] == "extract" for e in turing[ERRORS_COLUMN])
+    assert [e["reason"] for e in turing[ERRORS_COLUMN]] == turing["errors"]
+    assert rows[0]["errors"] == [] and rows[0][ERRORS_COLUMN] == []
+
+
+def test_a_schema_routed_to_other_shards_is_not_asked(job_config, read_batch):
+    engine_factory = FakeEngineFactory(LEXICON)
+    stage = ExtractionStage(job_config, engine_factory)
+    asyncio.run(stage(read_batch))
+    asked = {
+        key for prompt in stage.engine.prompts_seen for key in prompt.answer_schema["properties"]
+    }
+    assert "label" not in asked  # topic_en runs on shards named other* only
+    assert "person" in asked
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2])
+def test_batches_of_any_size_give_one_row_per_input_row(job_config, read_batch, batch_rows):
+    stage = ExtractionStage(job_config, FakeEngineFactory(LEXICON))
+    out = [
+        asyncio.run(stage(read_batch.slice(start, batch_rows)))
+        for start in range(0, read_batch.num_rows, batch_rows)
+    ]
+    assert sum(table.num_rows for table in out) == read_batch.num_rows
