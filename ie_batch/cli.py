@@ -15,6 +15,9 @@ schema_app = typer.Typer(no_args_is_help=True, help="Inspect schema files.")
 app.add_typer(schema_app, name="schema")
 console = Console()
 
+#: `ie-batch run --max-error-rate`: past this share of rows with errors, the run exits 1.
+DEFAULT_MAX_ERROR_RATE = 0.5
+
 _SAMPLE_TEXT = {
     "en": "On Monday, Apple Inc. opened a new office in Berlin, its CEO Tim Cook said.",
     "zh": "2月8日上午北京冬奥会自由式滑雪女子大跳台决赛中中国选手谷爱凌以188.25分获得金牌！",
@@ -118,8 +121,22 @@ def run_command(
     limit: Annotated[int | None, typer.Option(help="Read at most this many rows.")] = None,
     ray_address: Annotated[str | None, typer.Option(help="Ray cluster address.")] = None,
     force: Annotated[bool, typer.Option(help="Reprocess committed shards too.")] = False,
+    max_error_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=1.0,
+            help="Exit 1 when more than this share of the rows processed have errors.",
+        ),
+    ] = DEFAULT_MAX_ERROR_RATE,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the job's summary as one JSON object.")
+    ] = False,
 ) -> None:
-    """Run the main job: from a config file, or from flags alone (flags override the file)."""
+    """Run the main job: from a config file, or from flags alone (flags override the file).
+
+    Exit codes: 0 done; 1 a shard failed (see `ie-batch status`) or too many error rows;
+    2 the configuration or input cannot be used (nothing was run)."""
     from ie_batch.config import ConfigError, config_from_data, load_config
     from ie_batch.job.run import run_job
 
@@ -141,12 +158,19 @@ def run_command(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    report = run_job(job, force=force)
-    console.print(
-        f"{report.total.rows} rows ({report.total.error_rows} with errors) in "
-        f"{report.seconds:.1f} s -> {job.output}",
-        highlight=False,
-    )
+    report = run_job(job, force=force, print_report=not as_json)
+    code = report.exit_code(max_error_rate)
+    if as_json:
+        typer.echo(json.dumps({**report.summary(), "exit_code": code}, ensure_ascii=False))
+    else:
+        console.print(
+            f"{report.total.rows} rows ({report.total.error_rows} with errors) in "
+            f"{report.seconds:.1f} s -> {job.output}",
+            highlight=False,
+        )
+        for name, reason in sorted(report.failed.items()):
+            console.print(f"[red]failed:[/red] {name}: {reason}", highlight=False)
+    raise typer.Exit(code)
 
 
 EndpointOption = Annotated[
@@ -158,8 +182,13 @@ EndpointOption = Annotated[
 def status_command(
     output: Annotated[str, typer.Argument(help="A job's output folder or URI.")],
     endpoint_url: EndpointOption = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the shards' states as one JSON object.")
+    ] = False,
 ) -> None:
-    """List committed, changed and pending shards with row, error and F1 totals."""
+    """List committed, changed, pending and failed shards with row, error and F1 totals."""
+    from dataclasses import asdict
+
     from ie_batch.config import StorageConfig
     from ie_batch.job.status import job_status
 
@@ -168,6 +197,18 @@ def status_command(
     except FileNotFoundError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
+    if as_json:
+        document = {
+            "shards": [asdict(shard) for shard in status.shards],
+            "counts": {
+                state: status.count(state)
+                for state in ("committed", "changed", "pending", "failed")
+            },
+            "total": status.total.metrics(),
+            "input_error": status.input_error,
+        }
+        typer.echo(json.dumps(document, ensure_ascii=False))
+        return
     table = Table("shard", "state", "rows", "errors", "F1 / accuracy")
     for shard in status.shards:
         scores = ", ".join(
@@ -177,13 +218,18 @@ def status_command(
             for task, figures in shard.tasks.items()
         )
         table.add_row(
-            shard.name, shard.state, str(shard.rows or "-"), str(shard.error_rows or 0), scores
+            shard.name,
+            shard.state,
+            str(shard.rows or "-"),
+            str(shard.error_rows or 0),
+            scores or (shard.reason or ""),
         )
     console.print(table)
     total = status.total.metrics()
     console.print(
         f"{status.count('committed')} committed, {status.count('changed')} changed, "
-        f"{status.count('pending')} pending; totals over committed shards: "
+        f"{status.count('pending')} pending, {status.count('failed')} failed; "
+        "totals over committed shards: "
         + (
             ", ".join(
                 f"{t} F1 {f['f1']:.3f} ({f['tp']}/{f['pred']}/{f['gold']})"
@@ -206,7 +252,11 @@ def retry_errors_command(
     from ie_batch.config import StorageConfig
     from ie_batch.job.retry import retry_errors
 
-    report = retry_errors(output, storage=StorageConfig(endpoint_url=endpoint_url))
+    try:
+        report = retry_errors(output, storage=StorageConfig(endpoint_url=endpoint_url))
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from None
     console.print(
         f"retried {report.retried} row(s), {report.fixed} now without errors, "
         f"in shard(s): {', '.join(report.shards) or '-'}",

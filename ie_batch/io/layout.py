@@ -2,7 +2,7 @@
 
     data/<shard>/part-*.parquet     errors/<shard>/part-*.jsonl     metrics/<shard>.json
     badcases/<shard>.jsonl          _staging/<shard>/{data,errors}/  _manifest/<shard>.json
-    _job.json                       summary.json
+    _failures/<shard>.json          _job.json                        summary.json
 
 The one object that knows the folder: the job, `status`, `retry-errors` and `read_results` ask
 it for paths, and only it deletes, always inside `<output>/<area>/<shard>`.
@@ -18,12 +18,13 @@ import pyarrow as pa
 from fsspec import AbstractFileSystem
 
 from ie_batch.config import StorageConfig
+from ie_batch.io.shards import is_safe_name
 from ie_batch.io.storage import open_filesystem
 from ie_batch.io.writing import read_json, write_json, write_jsonl, write_parquet
 from ie_batch.job.columns import ROW_COLUMN
 
 #: The areas that hold a shard's files, in the order `clear` empties them.
-SHARD_AREAS = ("_staging", "data", "errors", "metrics", "badcases")
+SHARD_AREAS = ("_staging", "data", "errors", "metrics", "badcases", "_failures")
 MANIFEST_DIR = "_manifest"
 JOB_RECORD = "_job.json"
 SUMMARY = "summary.json"
@@ -42,18 +43,35 @@ class OutputLayout:
     def _path(self, *parts: str) -> str:
         return posixpath.join(self.root, *parts)
 
+    def _shard_path(self, area: str, shard: str, suffix: str = "") -> str:
+        """`<root>/<area>/<shard><suffix>`, for a shard name that can only name itself."""
+        if not is_safe_name(shard):
+            raise ValueError(f"{shard!r} is not a safe shard name (one path segment)")
+        return self._path(area, f"{shard}{suffix}")
+
     # Committed results
     def data_dir(self, shard: str) -> str:
-        return self._path("data", shard)
+        return self._shard_path("data", shard)
 
     def errors_dir(self, shard: str) -> str:
-        return self._path("errors", shard)
+        return self._shard_path("errors", shard)
 
     def metrics_path(self, shard: str) -> str:
-        return self._path("metrics", f"{shard}.json")
+        return self._shard_path("metrics", shard, ".json")
 
     def badcases_path(self, shard: str) -> str:
-        return self._path("badcases", f"{shard}.jsonl")
+        return self._shard_path("badcases", shard, ".jsonl")
+
+    def failure_path(self, shard: str) -> str:
+        """Why the last attempt at a shard did not commit it (absent once it is committed)."""
+        return self._shard_path("_failures", shard, ".json")
+
+    def record_failure(self, shard: str, path: str, reason: str) -> None:
+        self.write_json(self.failure_path(shard), {"shard": shard, "path": path, "reason": reason})
+
+    def failure(self, shard: str) -> str | None:
+        record = self.read_json(self.failure_path(shard))
+        return record["reason"] if record else None
 
     def data_parts(self, shard: str) -> list[str]:
         """A shard's result parts in `data/`, sorted (by first row: part names are padded)."""
@@ -68,7 +86,7 @@ class OutputLayout:
         a copy per object, so a crash in the middle can leave part of a shard in `data/`
         without its marker (the next run clears it). Readers that must never see such a shard
         read the committed ones only (`ie_batch.api.read_results`)."""
-        return self._path("_staging", shard)
+        return self._shard_path("_staging", shard)
 
     def staged_data_dir(self, shard: str) -> str:
         return posixpath.join(self.staging_dir(shard), "data")
@@ -82,7 +100,7 @@ class OutputLayout:
         return self._path(MANIFEST_DIR)
 
     def marker_path(self, shard: str) -> str:
-        return self._path(MANIFEST_DIR, f"{shard}.json")
+        return self._shard_path(MANIFEST_DIR, shard, ".json")
 
     @property
     def job_record_path(self) -> str:
@@ -136,11 +154,20 @@ class OutputLayout:
         self._remove(staged)
 
     def clear(self, shard: str) -> None:
-        """Remove whatever an earlier, unfinished attempt left of a shard, marker included."""
-        for area in SHARD_AREAS:
-            for name in (shard, f"{shard}.json", f"{shard}.jsonl"):
-                self._remove(self._path(area, name))
+        """Remove whatever an earlier attempt left of a shard. The marker goes first: a crash
+        half way leaves an uncommitted shard, never a committed one without its data."""
         self._remove(self.marker_path(shard))
+        for area in SHARD_AREAS:
+            for suffix in ("", ".json", ".jsonl"):
+                self._remove(self._shard_path(area, shard, suffix))
+
+    def drop_marker_file(self, path: str) -> None:
+        """Remove one marker file by its path (for a marker whose shard name is no safe path
+        segment, which only an older version wrote): never anything but a file in
+        `_manifest/`."""
+        if posixpath.dirname(path) != self.manifest_dir or not path.endswith(".json"):
+            raise ValueError(f"{path}: not a marker file of {self.root}")
+        self.fs.rm_file(path)
 
     def _remove(self, path: str) -> None:
         if self.fs.exists(path):

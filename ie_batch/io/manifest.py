@@ -27,9 +27,14 @@ class Manifest:
 
     def is_committed(self, shard: Shard, fingerprint: str) -> bool:
         """Committed under `fingerprint` from exactly this input (and not cut short by a
-        --limit)."""
+        --limit), with its data in place: a marker is never trusted over missing data."""
         entry = self.entry(shard.name)
-        return entry is not None and entry_matches(entry, shard, fingerprint)
+        return entry is not None and self.is_current(entry, shard, fingerprint)
+
+    def is_current(self, entry: dict[str, Any], shard: Shard, fingerprint: str) -> bool:
+        """`entry` (a marker) is this shard's, under `fingerprint`, and its data is there."""
+        has_data = not entry.get("result_rows") or bool(self.layout.data_parts(shard.name))
+        return entry_matches(entry, shard, fingerprint) and has_data
 
     def commit(self, shard: Shard, fingerprint: str, summary: dict[str, Any]) -> None:
         entry = {
@@ -41,10 +46,15 @@ class Manifest:
         self.layout.write_json(self.layout.marker_path(shard.name), entry)
 
     def entries(self) -> list[dict[str, Any]]:
+        return [entry for _, entry in self.marker_files()]
+
+    def marker_files(self) -> list[tuple[str, dict[str, Any]]]:
+        """(path, entry) of every marker, by path."""
         fs, directory = self.layout.fs, self.layout.manifest_dir
         if not fs.exists(directory):
             return []
-        return [self.layout.read_json(path) for path in sorted(fs.glob(f"{directory}/*.json"))]
+        paths = sorted(fs.glob(f"{directory}/*.json"))
+        return [(path, self.layout.read_json(path)) for path in paths]
 
 
 def entry_matches(entry: dict[str, Any], shard: Shard, fingerprint: str) -> bool:

@@ -3,6 +3,9 @@
 Ray's own readers do not number rows within a file; ie_batch needs the number for stable ids and
 for checking that every row of a shard came out, so each read task streams its shard through
 `iter_shard_batches` and yields Arrow blocks as it goes (a large shard never sits in memory).
+A file that cannot be read to its end (corrupt, truncated) costs its shard only: the task records
+why in the output's failure record and ends, so the shard stays uncommitted while every other
+shard goes on.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from fsspec import AbstractFileSystem
 from ray.data.block import BlockMetadata
 from ray.data.datasource import Datasource, ReadTask
 
+from ie_batch.io.layout import OutputLayout
 from ie_batch.io.reading import iter_shard_batches
 from ie_batch.io.shards import Shard
 
@@ -25,8 +29,10 @@ class ShardDatasource(Datasource):
         shards: list[Shard],
         batch_rows: int = 1024,
         row_limits: dict[str, int] | None = None,
+        failures: OutputLayout | None = None,
     ) -> None:
         super().__init__()
+        self._failures = failures
         self._fs = fs
         self._shards = shards
         self._batch_rows = batch_rows
@@ -45,9 +51,16 @@ class ShardDatasource(Datasource):
 
     def _task(self, shard: Shard) -> ReadTask:
         fs, batch_rows, limit = self._fs, self._batch_rows, self._row_limits.get(shard.name)
+        failures = self._failures
 
         def read() -> Iterable[Any]:
-            yield from iter_shard_batches(fs, shard, batch_rows, limit)
+            try:
+                yield from iter_shard_batches(fs, shard, batch_rows, limit)
+            except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
+                if failures is None:
+                    raise
+                reason = f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}"
+                failures.record_failure(shard.name, shard.path, reason)
 
         metadata = BlockMetadata(
             num_rows=shard.rows if limit is None else limit,

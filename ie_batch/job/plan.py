@@ -36,6 +36,7 @@ def build_plan(
     """The Ray Data plan for `shards`; lazily built, run by iterating over it."""
     import ray
 
+    from ie_batch.io.layout import OutputLayout
     from ie_batch.io.ray_datasource import ShardDatasource
 
     dataset = ray.data.read_datasource(
@@ -44,6 +45,7 @@ def build_plan(
             shards,
             batch_rows=max(config.pool.batch_size, MIN_READ_BLOCK_ROWS),
             row_limits=limits,
+            failures=OutputLayout.open(config.output, config.storage),
         ),
         num_cpus=READ_TASK_CPUS,
     )

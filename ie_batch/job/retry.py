@@ -158,4 +158,6 @@ def _restage(
         tally += tally_of(table, evaluation)
     previous = layout.read_json(layout.metrics_path(shard)) or {}
     tally.seconds = seconds + float(previous.get("seconds") or 0.0)
-    commit_shard(layout, shard_of(plan.entry), plan.entry["fingerprint"], tally)
+    commit_shard(
+        layout, shard_of(plan.entry), plan.entry["fingerprint"], tally, plan.entry["result_rows"]
+    )

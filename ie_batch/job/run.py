@@ -19,8 +19,8 @@ from ie_batch.engines.factory import EngineFactory, build_vllm_engine
 from ie_batch.io.job_record import write_job_record
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.manifest import Manifest
-from ie_batch.io.shards import Shard, count_rows, list_shards
-from ie_batch.job.commit import commit_shard
+from ie_batch.io.shards import Shard, count_rows, is_safe_name, list_shards
+from ie_batch.job.commit import IncompleteShard, commit_shard
 from ie_batch.job.plan import build_plan
 from ie_batch.job.table import print_table
 from ie_batch.job.tally import Tally
@@ -30,6 +30,8 @@ console = Console(stderr=True)
 
 #: Seconds between two progress lines.
 PROGRESS_EVERY_S = 5
+#: Files not read as shards that the job names at its start.
+SHOWN_IGNORED = 5
 
 
 @dataclass
@@ -37,6 +39,9 @@ class JobReport:
     output: str
     shards: dict[str, Tally] = field(default_factory=dict)
     skipped: list[str] = field(default_factory=list)
+    #: shard -> why it was not committed (its rows are not in the results; a rerun redoes it)
+    failed: dict[str, str] = field(default_factory=dict)
+    ignored: list[tuple[str, str]] = field(default_factory=list)
     total: Tally = field(default_factory=Tally)
     seconds: float = 0.0
 
@@ -48,6 +53,7 @@ class JobReport:
             "seconds": round(self.seconds, 3),
             "shards_processed": sorted(self.shards),
             "shards_skipped": self.skipped,
+            "shards_failed": dict(sorted(self.failed.items())),
             "rows_per_second": round(self.total.rows / self.seconds, 3) if self.seconds else None,
             "tokens_per_second": round(
                 (self.total.prompt_tokens + self.total.completion_tokens) / self.seconds, 1
@@ -61,6 +67,17 @@ class JobReport:
         self.shards[shard] = tally
         self.total += tally
 
+    @property
+    def ok(self) -> bool:
+        """Every shard the job set out to process was committed."""
+        return not self.failed
+
+    def exit_code(self, max_error_rate: float) -> int:
+        """For schedulers: 1 when a shard failed or more than `max_error_rate` of the rows
+        processed have errors, else 0."""
+        too_many = self.total.rows and self.total.error_rows / self.total.rows > max_error_rate
+        return 1 if self.failed or too_many else 0
+
 
 def run_job(
     config: JobConfig,
@@ -73,29 +90,33 @@ def run_job(
     import ray
 
     started = time.perf_counter()
-    in_fs, shards = list_shards(config.input.paths, config.storage)
+    listing = list_shards(config.input.paths, config.storage, exclude=[config.output])
+    in_fs, shards = listing.fs, listing.shards
     layout = OutputLayout.open(config.output, config.storage)
     manifest = Manifest(layout)
     fingerprint = config.fingerprint()
     write_job_record(layout, config, fingerprint)
-    report = JobReport(output=config.output)
+    report = JobReport(output=config.output, ignored=listing.ignored)
+    _print_ignored(listing.ignored)
+    _retire_renamed(layout, manifest, shards)
     pending: list[Shard] = []
     for shard in shards:
         if not force and manifest.is_committed(shard, fingerprint):
             report.skipped.append(shard.name)
         else:
             pending.append(shard)
-    pending, limits = _with_row_counts(in_fs, pending, config.input.limit)
     for shard in pending:
         layout.clear(shard.name)
+    pending, limits, unreadable = _with_row_counts(in_fs, pending, config.input.limit)
+    for shard, reason in unreadable:
+        _fail(layout, shard, reason, report)
     console.print(
         f"ie_batch: {len(shards)} shard(s), {len(report.skipped)} already committed, "
         f"{len(pending)} to process ({sum(limits.values())} rows)"
     )
     by_name = {shard.name: shard for shard in pending}
     for name in [n for n, rows in limits.items() if rows == 0]:
-        commit_shard(layout, by_name[name], fingerprint, Tally())
-        report.committed(name, Tally())
+        _commit(layout, by_name[name], fingerprint, Tally(), 0, report)
     if any(limits.values()):
         if not ray.is_initialized():
             ray.init(address=config.ray_address, log_to_driver=True)
@@ -112,21 +133,27 @@ def run_job(
 
 def _with_row_counts(
     fs: Any, shards: list[Shard], limit: int | None
-) -> tuple[list[Shard], dict[str, int]]:
-    """Row counts per shard (the completeness check needs them), cut to `limit` in total."""
+) -> tuple[list[Shard], dict[str, int], list[tuple[Shard, str]]]:
+    """Row counts per shard (the completeness check needs them), cut to `limit` in total;
+    and the shards that cannot be counted (a corrupt or truncated file), with why."""
     counted: list[Shard] = []
     limits: dict[str, int] = {}
+    unreadable: list[tuple[Shard, str]] = []
     left = limit
     for shard in shards:
         if left is not None and left <= 0:
             break
-        rows = count_rows(fs, shard)
+        try:
+            rows = count_rows(fs, shard)
+        except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
+            unreadable.append((shard, f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}"))
+            continue
         take = rows if left is None else min(rows, left)
         if left is not None:
             left -= take
         counted.append(replace(shard, rows=rows))
         limits[shard.name] = take
-    return counted, limits
+    return counted, limits, unreadable
 
 
 def _drain(
@@ -138,25 +165,30 @@ def _drain(
     report: JobReport,
     started: float,
 ) -> None:
-    """Consume the summaries as the plan streams; commit each shard once all its rows are in."""
-    tallies: dict[str, Tally] = {}
+    """Consume the summaries as the plan streams; commit each shard once all its rows are in.
+
+    Figures are kept per part: a write task Ray ran twice writes the same part twice and sends
+    its summary twice, which must count once."""
+    parts: dict[str, dict[str, Tally]] = {}
     done_rows = 0
     tokens = 0
     last_print = 0.0
     for row in dataset.iter_rows():
         summary = ShardSummary.from_row(row)
         name = summary.shard
-        tally = tallies.setdefault(name, Tally())
-        tally += summary.tally
-        done_rows += summary.tally.rows
-        tokens += summary.tally.prompt_tokens + summary.tally.completion_tokens
-        if tally.rows == expected[name]:
-            commit_shard(layout, shards[name], fingerprint, tally)
-            report.committed(name, tally)
-        elif tally.rows > expected[name]:
-            raise RuntimeError(
-                f"shard {name}: {tally.rows} result rows for {expected[name]} input rows"
-            )
+        if name in report.shards or name in report.failed:
+            continue  # a late repeat of a part of a shard already decided
+        shard_parts = parts.setdefault(name, {})
+        if summary.part not in shard_parts:
+            done_rows += summary.tally.rows
+            tokens += summary.tally.prompt_tokens + summary.tally.completion_tokens
+        shard_parts[summary.part] = summary.tally
+        rows = sum(tally.rows for tally in shard_parts.values())
+        if rows >= expected[name]:
+            tally = Tally()
+            for part in shard_parts.values():
+                tally += part
+            _commit(layout, shards[name], fingerprint, tally, expected[name], report)
         now = time.perf_counter()
         if now - last_print > PROGRESS_EVERY_S:
             elapsed = now - started
@@ -166,10 +198,59 @@ def _drain(
                 f"{len(report.shards)} shard(s) committed"
             )
             last_print = now
-    missing = {
-        n: expected[n] - tallies.get(n, Tally()).rows
-        for n in expected
-        if n not in report.shards and expected[n]
-    }
-    if missing:
-        raise RuntimeError(f"shards not complete at the end of the job (rows missing): {missing}")
+    for name, rows in expected.items():
+        if rows and name not in report.shards and name not in report.failed:
+            written = sum(tally.rows for tally in parts.get(name, {}).values())
+            reason = layout.failure(name) or (
+                f"shard {name}: {rows - written} of its {rows} rows were not written by the end "
+                "of the job"
+            )
+            _fail(layout, shards[name], reason, report)
+
+
+def _commit(
+    layout: OutputLayout,
+    shard: Shard,
+    fingerprint: str,
+    tally: Tally,
+    expected_rows: int,
+    report: JobReport,
+) -> None:
+    try:
+        commit_shard(layout, shard, fingerprint, tally, expected_rows)
+    except IncompleteShard as exc:
+        _fail(layout, shard, layout.failure(shard.name) or str(exc), report)
+    else:
+        report.committed(shard.name, tally)
+
+
+def _fail(layout: OutputLayout, shard: Shard, reason: str, report: JobReport) -> None:
+    """The shard stays uncommitted (a rerun redoes it); why is recorded for `status`."""
+    layout.record_failure(shard.name, shard.path, reason)
+    report.failed[shard.name] = reason
+    console.print(f"ie_batch: shard {shard.name} failed: {reason}")
+
+
+def _print_ignored(ignored: list[tuple[str, str]]) -> None:
+    if not ignored:
+        return
+    shown = "; ".join(f"{path} ({why})" for path, why in ignored[:SHOWN_IGNORED])
+    more = f"; and {len(ignored) - SHOWN_IGNORED} more" if len(ignored) > SHOWN_IGNORED else ""
+    console.print(f"ie_batch: {len(ignored)} file(s) not read as shards: {shown}{more}")
+
+
+def _retire_renamed(layout: OutputLayout, manifest: Manifest, shards: list[Shard]) -> None:
+    """Results an earlier version (or listing) wrote for one of these input files under another
+    shard name are cleared, so no input row is ever counted under two names; the file is then
+    processed under its name now."""
+    names = {shard.path: shard.name for shard in shards}
+    for marker, entry in manifest.marker_files():
+        current = names.get(entry.get("path"))
+        if current is None or entry.get("name") == current:
+            continue
+        old = entry.get("name", "")
+        console.print(f"ie_batch: {entry['path']} was shard {old!r}, now {current!r}: redone")
+        if is_safe_name(old):
+            layout.clear(old)
+        else:  # an old name that is no path segment: its marker is all that can safely go
+            layout.drop_marker_file(marker)

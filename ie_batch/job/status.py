@@ -9,11 +9,11 @@ from typing import Any
 from ie_batch.config import StorageConfig
 from ie_batch.io.job_record import read_job_config
 from ie_batch.io.layout import OutputLayout
-from ie_batch.io.manifest import Manifest, entry_matches
+from ie_batch.io.manifest import Manifest
 from ie_batch.io.shards import ShardError, list_shards
 from ie_batch.metrics import ClassificationCounts, Counts, Evaluation
 
-COMMITTED, CHANGED, PENDING = "committed", "changed", "pending"
+COMMITTED, CHANGED, PENDING, FAILED = "committed", "changed", "pending", "failed"
 
 
 @dataclass
@@ -23,6 +23,7 @@ class ShardState:
     rows: int | None = None
     error_rows: int | None = None
     tasks: dict[str, Any] = field(default_factory=dict)
+    reason: str | None = None  # why the last attempt failed (state "failed")
 
 
 @dataclass
@@ -39,11 +40,14 @@ def job_status(output: str, storage: StorageConfig | None = None) -> StatusRepor
     layout = OutputLayout.open(output, storage)
     config = read_job_config(layout)
     fingerprint = config.fingerprint()
-    entries = {entry["name"]: entry for entry in Manifest(layout).entries()}
+    manifest = Manifest(layout)
+    entries = {entry["name"]: entry for entry in manifest.entries()}
     states: list[ShardState] = []
     input_error = None
     try:
-        _, shards = list_shards(config.input.paths, storage or config.storage)
+        shards = list_shards(
+            config.input.paths, storage or config.storage, exclude=[config.output]
+        ).shards
     except (ShardError, OSError) as exc:
         shards, input_error = [], str(exc)
     listed = set()
@@ -51,9 +55,10 @@ def job_status(output: str, storage: StorageConfig | None = None) -> StatusRepor
         listed.add(shard.name)
         entry = entries.get(shard.name)
         if entry is None:
-            states.append(ShardState(shard.name, PENDING))
+            failure = layout.failure(shard.name)
+            states.append(ShardState(shard.name, FAILED if failure else PENDING, reason=failure))
             continue
-        state = COMMITTED if entry_matches(entry, shard, fingerprint) else CHANGED
+        state = COMMITTED if manifest.is_current(entry, shard, fingerprint) else CHANGED
         states.append(_committed(layout, entry, state))
     for name, entry in sorted(entries.items()):
         if name not in listed:  # committed earlier, its input since removed (or unreadable now)

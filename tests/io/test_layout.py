@@ -1,6 +1,7 @@
 """OutputLayout: where a shard's files live, publish, and clear within the shard's areas."""
 
 import pyarrow as pa
+import pytest
 
 from ie_batch.io.layout import OutputLayout
 
@@ -71,3 +72,35 @@ def test_clear_removes_one_shard_and_nothing_of_another(tmp_path):
         "errors/ab/part.jsonl",
         "metrics/ab.json",
     ]
+
+
+def test_clear_invalidates_the_marker_before_it_touches_any_data(tmp_path):
+    layout = _layout(tmp_path)
+    _touch(layout, f"{layout.data_dir('a')}/part.parquet")
+    _touch(layout, layout.marker_path("a"))
+    removed = []
+    original = layout.fs.rm
+
+    def rm_then_die(path, *args, **kwargs):
+        removed.append(path)
+        original(path, *args, **kwargs)
+        raise KeyboardInterrupt  # the driver is killed after its first delete
+
+    layout.fs.rm = rm_then_die
+    try:
+        layout.clear("a")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        layout.fs.rm = original
+    assert removed == [layout.marker_path("a")]
+    assert layout.fs.exists(f"{layout.data_dir('a')}/part.parquet")
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", "a/b", "../x"])
+def test_no_path_of_an_unsafe_shard_name_is_given_out(tmp_path, name):
+    layout = _layout(tmp_path)
+    with pytest.raises(ValueError, match="not a safe shard name"):
+        layout.clear(name)
+    with pytest.raises(ValueError, match="not a safe shard name"):
+        layout.data_dir(name)

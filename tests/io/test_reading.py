@@ -13,7 +13,8 @@ from ie_batch.job.columns import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN
 
 
 def _shard(path):
-    fs, (shard,) = list_shards([str(path)])
+    listing = list_shards([str(path)])
+    fs, (shard,) = listing.fs, listing.shards
     return fs, shard
 
 
@@ -190,6 +191,6 @@ def test_reading_a_gzipped_shard_closes_the_file(tmp_path, monkeypatch):
 def test_a_json_file_is_not_taken_for_a_jsonl_shard(tmp_path):
     (tmp_path / "rows.json").write_text(json.dumps([{"id": 1, "text": "x"}]), encoding="utf-8")
     (tmp_path / "rows.jsonl").write_text('{"id": 2, "text": "y"}\n', encoding="utf-8")
-    _, shards = list_shards([str(tmp_path)])
+    shards = list_shards([str(tmp_path)]).shards
     assert [shard.name for shard in shards] == ["rows"]
     assert shards[0].path.endswith("rows.jsonl")

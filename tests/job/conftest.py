@@ -55,6 +55,7 @@ def job_config(corpus, tmp_path):
 @pytest.fixture
 def read_batch(job_config):
     """The corpus as the read stage hands it on: one table, rows tagged."""
-    fs, (shard,) = list_shards(job_config.input.paths)
+    listing = list_shards(job_config.input.paths)
+    fs, (shard,) = listing.fs, listing.shards
     (batch,) = iter_shard_batches(fs, shard)
     return batch

@@ -7,13 +7,13 @@ offsets point at their spans, a document longer than the context is split into w
 """
 
 import json
-from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
 from ie_batch.config import config_from_data
 from ie_batch.job.run import run_job
+from ie_batch.schema.catalog import SHIPPED_SCHEMAS
 
 pytestmark = [pytest.mark.engine, pytest.mark.ray]
 
@@ -106,7 +106,7 @@ def test_a_document_longer_than_the_context_is_split_into_windows(job):
 
     _, rows, _, config = job
     fmt = get_format()
-    schema_file = Path(__file__).resolve().parents[1] / "schemas" / "news_ner_en.yaml"
+    schema_file = SHIPPED_SCHEMAS / "news_ner_en.yaml"
     slice_ = fmt.slices(load_schema(schema_file))[0]
     tokenizer = AutoTokenizer.from_pretrained(resolve_model(config.engine.model))
     rendered = tokenizer.apply_chat_template(

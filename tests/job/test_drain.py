@@ -1,0 +1,61 @@
+"""The driver's commit loop over the write stage's summaries, without Ray: a stand-in dataset
+yields the summary rows the plan would."""
+
+import pyarrow as pa
+
+from ie_batch.io.layout import OutputLayout
+from ie_batch.io.manifest import Manifest
+from ie_batch.io.shards import Shard
+from ie_batch.job.run import JobReport, _drain
+from ie_batch.job.tally import Tally
+from ie_batch.job.write_stage import ShardSummary
+
+
+class Summaries:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def iter_rows(self):
+        yield from self.rows
+
+
+def _shard(name, rows):
+    return Shard(
+        path=f"/in/{name}.jsonl", name=name, format="jsonl", size=1, version="1", rows=rows
+    )
+
+
+def _staged(layout, shard, first, last):
+    part = f"part-{first:09d}-{last:09d}"
+    path = layout.stage_part(shard, part, pa.table({"_row": list(range(first, last + 1))}))
+    return ShardSummary(shard, path, Tally(rows=last - first + 1)).to_row()
+
+
+def test_a_part_summarised_twice_counts_once(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    a, b = _staged(layout, "a", 0, 1), _staged(layout, "a", 2, 3)
+    report = JobReport(output="out")
+    shards = {"a": _shard("a", 4)}
+    _drain(Summaries([a, a, b]), {"a": 4}, shards, layout, "fp", report, 0.0)
+    assert report.shards["a"].rows == 4 and report.ok
+    assert Manifest(layout).is_committed(shards["a"], "fp")
+
+
+def test_a_shard_short_of_rows_at_the_end_fails_alone_and_the_job_ends(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    rows = [_staged(layout, "a", 0, 1), _staged(layout, "b", 0, 0)]
+    report = JobReport(output="out")
+    shards = {"a": _shard("a", 3), "b": _shard("b", 1)}
+    _drain(Summaries(rows), {"a": 3, "b": 1}, shards, layout, "fp", report, 0.0)
+    assert list(report.shards) == ["b"]
+    assert "1 of its 3 rows were not written" in report.failed["a"]
+    assert not report.ok
+    assert not Manifest(layout).is_committed(shards["a"], "fp")
+
+
+def test_overlapping_parts_fail_their_shard_instead_of_committing_duplicates(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    rows = [_staged(layout, "a", 0, 1), _staged(layout, "a", 1, 2)]
+    report = JobReport(output="out")
+    _drain(Summaries(rows), {"a": 3}, {"a": _shard("a", 3)}, layout, "fp", report, 0.0)
+    assert "row(s) twice: 1" in report.failed["a"] and not report.shards
