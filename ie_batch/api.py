@@ -75,13 +75,43 @@ def _checked_gold(batch: Any, config: JobConfig) -> Any:
 def read_results(output: str, storage: StorageConfig | None = None) -> Any:
     """The result rows of the committed shards only, as one Arrow table: what a downstream
     reader should use instead of globbing `data/`, where a shard being published (or left by
-    a crash mid-publish on an object store) can be incomplete."""
-    import pyarrow as pa
-
+    a crash mid-publish on an object store) can be incomplete. A pass-through column whose type
+    differs between shards (a number in one file, text in another) comes back as JSON text."""
     layout = OutputLayout.open(output, storage)
     tables = [
         read_parquet(layout.fs, path)
         for entry in Manifest(layout).entries()
         for path in layout.data_parts(entry["name"])
     ]
-    return pa.concat_tables(tables, promote_options="default") if tables else pa.table({})
+    return _concatenated(tables)
+
+
+def _concatenated(tables: list[Any]) -> Any:
+    import json
+
+    import pyarrow as pa
+
+    if not tables:
+        return pa.table({})
+    try:
+        return pa.concat_tables(tables, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    types: dict[str, set[Any]] = {}
+    for table in tables:
+        for field in table.schema:
+            types.setdefault(field.name, set()).add(field.type)
+    clashing = {name for name, kinds in types.items() if len(kinds - {pa.null()}) > 1}
+
+    def as_json(table: Any) -> Any:
+        for name in clashing & set(table.column_names):
+            values = [
+                None if value is None else json.dumps(value, ensure_ascii=False, default=str)
+                for value in table.column(name).to_pylist()
+            ]
+            table = table.set_column(
+                table.column_names.index(name), name, pa.array(values, pa.string())
+            )
+        return table
+
+    return pa.concat_tables([as_json(t) for t in tables], promote_options="permissive")

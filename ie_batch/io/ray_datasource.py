@@ -30,8 +30,10 @@ class ShardDatasource(Datasource):
         batch_rows: int = 1024,
         row_limits: dict[str, int] | None = None,
         failures: OutputLayout | None = None,
+        text_column: str = "text",
     ) -> None:
         super().__init__()
+        self._text_column = text_column
         self._failures = failures
         self._fs = fs
         self._shards = shards
@@ -51,11 +53,11 @@ class ShardDatasource(Datasource):
 
     def _task(self, shard: Shard) -> ReadTask:
         fs, batch_rows, limit = self._fs, self._batch_rows, self._row_limits.get(shard.name)
-        failures = self._failures
+        failures, text_column = self._failures, self._text_column
 
         def read() -> Iterable[Any]:
             try:
-                yield from iter_shard_batches(fs, shard, batch_rows, limit)
+                yield from iter_shard_batches(fs, shard, batch_rows, limit, text_column)
             except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
                 if failures is None:
                     raise

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import gzip
 import hashlib
-import io
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
@@ -215,24 +214,27 @@ def _glob_root(pattern: str) -> str:
 
 
 def count_rows(fs: AbstractFileSystem, shard: Shard) -> int:
-    """Rows in a shard: Parquet's footer, or the non-empty lines of a JSONL file."""
+    """Rows in a shard: Parquet's footer, or the non-blank lines of a JSONL file."""
     if shard.format == "parquet":
         import pyarrow.parquet as pq
 
         with fs.open(shard.path, "rb") as handle:
             return pq.ParquetFile(handle).metadata.num_rows
-    count = 0
-    with open_text(fs, shard) as handle:
-        for line in handle:
-            if line.strip():
-                count += 1
-    return count
+    return sum(1 for _ in iter_lines(fs, shard))
 
 
-@contextlib.contextmanager
-def open_text(fs: AbstractFileSystem, shard: Shard) -> Iterator[io.TextIOBase]:
-    """The shard as text; a byte order mark is skipped, and every layer is closed after."""
+_BOM = b"\xef\xbb\xbf"
+
+
+def iter_lines(fs: AbstractFileSystem, shard: Shard) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, bytes) of each non-blank line of a JSONL shard, split on `\\n`
+    as JSON Lines are; a byte order mark is skipped. Bytes, not text: a line that is not valid
+    UTF-8 must cost that line only, and say so, never turn into replacement characters."""
     with fs.open(shard.path, "rb") as raw:
         stream = gzip.GzipFile(fileobj=raw) if shard.compressed else raw
-        with io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace") as text:
-            yield text
+        with contextlib.closing(stream):
+            for number, line in enumerate(stream, start=1):
+                if number == 1 and line.startswith(_BOM):
+                    line = line[len(_BOM) :]
+                if line.strip():
+                    yield number, line

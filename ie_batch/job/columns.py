@@ -23,11 +23,23 @@ ERRORS_COLUMN = "_errors"
 SECONDS_COLUMN = "_seconds"
 #: Columns that exist only between stages, never in a written part.
 STAGE_COLUMNS = (ERRORS_COLUMN, SECONDS_COLUMN)
+#: Columns the reader adds; input columns of these names are kept as `input_<name>`.
+BOOKKEEPING_COLUMNS = (SHARD_COLUMN, ROW_COLUMN, READ_ERROR_COLUMN, *STAGE_COLUMNS)
 
 #: Why a row could not be read: where (file and line, or shard and row) and what was wrong.
 READ_ERROR_TYPE = pa.struct([("location", pa.string()), ("reason", pa.string())])
 
 GOLD_NAMES = frozenset(name for names in GOLD_COLUMNS.values() for name in names)
+
+
+def kept_name(name: str, taken: list[str] | tuple[str, ...]) -> str:
+    """The name an input column keeps when its own belongs to the job: `input_<name>` (with
+    more `input_` until it is free among `taken` and the job's own columns)."""
+    reserved = {*BOOKKEEPING_COLUMNS, *RESULT_COLUMNS}
+    kept = f"input_{name}"
+    while kept in taken or kept in reserved:
+        kept = f"input_{kept}"
+    return kept
 
 
 def row_id(row: dict[str, Any], id_column: str) -> str:
@@ -42,15 +54,18 @@ def row_id(row: dict[str, Any], id_column: str) -> str:
 
 
 def passthrough(batch: pa.Table, id_column: str) -> pa.Table:
-    """The input columns that go to the output: gold renamed `gold_<name>`, ids moved to `id`."""
-    names = []
-    for name in batch.column_names:
-        if name == READ_ERROR_COLUMN or name in RESULT_COLUMNS and name not in GOLD_NAMES:
-            names.append(None)
+    """The input columns that go to the output: gold renamed `gold_<name>`, the id column moved
+    to `id`, and columns named like the job's own kept as `input_<name>` (never dropped, never
+    taken for the job's)."""
+    given = batch.column_names
+    names: list[str | None] = []
+    for name in given:
+        if name == READ_ERROR_COLUMN or name == id_column:
+            names.append(None)  # the reader's; the id becomes the `id` result column
         elif name in GOLD_NAMES:
             names.append(f"gold_{name}")
-        elif name == id_column:
-            names.append(None)  # becomes the `id` result column, always a string
+        elif name in RESULT_COLUMNS or name.startswith("gold_") and name[5:] in GOLD_NAMES:
+            names.append(kept_name(name, given))
         else:
             names.append(name)
     keep = [i for i, name in enumerate(names) if name is not None]

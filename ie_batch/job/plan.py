@@ -1,11 +1,16 @@
 """The job as a Ray Data plan: read shards -> extract in an actor pool -> write.
 
-    read (one streaming task per shard, rows numbered)
-      -> map_batches(ExtractionStage, actor pool; async, several batches in flight per actor)
+    read (one streaming task per shard, rows numbered, blocks of `pool.batch_size` rows)
+      -> map_batches(ExtractionStage, actor pool; async, several batches in flight per actor;
+                     one read block is one batch)
       -> map_batches(write_results)     scored Parquet parts + error sidecars, staged; one
                                         summary row per (shard, part)
 
 No shuffle: results stream to storage as batches finish. The plan is lazy; `run` drains it.
+
+A batch is one read block, never rows of two blocks put together: blocks of different shards
+may have columns of different types (a column that is a number in one file and text in another),
+which Ray Data cannot concatenate; a block on its own always works.
 """
 
 from __future__ import annotations
@@ -18,8 +23,6 @@ from ie_batch.io.shards import Shard
 from ie_batch.job.extract_stage import ExtractionStage
 from ie_batch.job.write_stage import write_results
 
-#: Rows per block a read task yields at least: small blocks cost scheduling, not memory.
-MIN_READ_BLOCK_ROWS = 256
 #: CPUs a read task reserves (Ray Data's default, said here so cluster sizing can use it).
 READ_TASK_CPUS = 1.0
 #: CPUs a write task reserves: writing is I/O, several run beside the engine actors.
@@ -43,13 +46,14 @@ def build_plan(
         ShardDatasource(
             in_fs,
             shards,
-            batch_rows=max(config.pool.batch_size, MIN_READ_BLOCK_ROWS),
+            batch_rows=config.pool.batch_size,
             row_limits=limits,
+            text_column=config.input.text_column,
             failures=OutputLayout.open(config.output, config.storage),
         ),
         num_cpus=READ_TASK_CPUS,
     )
-    dataset = add_extraction(dataset, config, engine_factory)
+    dataset = add_extraction(dataset, config, engine_factory, whole_blocks=True)
     return dataset.map_batches(
         write_results,
         fn_kwargs={"config": config},
@@ -59,15 +63,18 @@ def build_plan(
     )
 
 
-def add_extraction(dataset: Any, config: JobConfig, engine_factory: EngineFactory) -> Any:
-    """`dataset` mapped through the extraction actor pool that `config.pool` describes."""
+def add_extraction(
+    dataset: Any, config: JobConfig, engine_factory: EngineFactory, whole_blocks: bool = False
+) -> Any:
+    """`dataset` mapped through the extraction actor pool that `config.pool` describes; with
+    `whole_blocks`, each block (already `pool.batch_size` rows) is one batch."""
     import ray
 
     pool = config.pool
     return dataset.map_batches(
         ExtractionStage,
         fn_constructor_kwargs={"config": config, "engine_factory": engine_factory},
-        batch_size=pool.batch_size,
+        batch_size=None if whole_blocks else pool.batch_size,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(
             min_size=pool.min_actors,

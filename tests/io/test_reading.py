@@ -65,11 +65,15 @@ def test_parquet_rows_are_tagged_and_contiguous(tmp_path):
     assert all(r[READ_ERROR_COLUMN] is None for r in rows)
 
 
-def test_stale_bookkeeping_columns_in_the_input_are_replaced(tmp_path):
+def test_input_columns_named_like_bookkeeping_columns_are_kept_under_a_prefix(tmp_path):
     path = tmp_path / "again.parquet"
     pq.write_table(pa.table({"text": ["a", "b"], "_shard": ["old", "old"], "_row": [7, 8]}), path)
     rows = _rows(path)
     assert [(r[SHARD_COLUMN], r[ROW_COLUMN]) for r in rows] == [("again", 0), ("again", 1)]
+    assert [(r["input__shard"], r["input__row"]) for r in rows] == [("old", 7), ("old", 8)]
+    jsonl = _write_lines(tmp_path / "j.jsonl", ['{"text": "a", "_read_error": "mine"}'])
+    (row,) = _rows(jsonl)
+    assert row[READ_ERROR_COLUMN] is None and row["input__read_error"] == "mine"
 
 
 def test_gzipped_jsonl_is_read(tmp_path):
@@ -130,9 +134,90 @@ def test_a_key_absent_from_the_first_row_is_kept(tmp_path):
     assert [r.get("label", "MISSING") for r in _rows(path)] == [None, "sports", None]
 
 
-def test_a_column_with_mixed_types_is_kept_as_json_text(tmp_path):
-    path = _write_lines(tmp_path / "m.jsonl", ['{"meta": 1}', '{"meta": "two"}', '{"meta": null}'])
-    assert [r["meta"] for r in _rows(path)] == ["1", '"two"', None]
+def test_a_value_of_another_type_than_its_column_is_an_error_on_its_row_only(tmp_path):
+    path = _write_lines(
+        tmp_path / "m.jsonl",
+        ['{"text": "a", "meta": 1}', '{"text": "b", "meta": "two"}', '{"text": "c", "meta": null}'],
+    )
+    rows = _rows(path)
+    assert [r["meta"] for r in rows] == [1, None, None]
+    assert [r["text"] for r in rows] == ["a", "b", "c"]  # the other rows are untouched
+    assert rows[0][READ_ERROR_COLUMN] is None and rows[2][READ_ERROR_COLUMN] is None
+    assert rows[1][READ_ERROR_COLUMN] == {
+        "location": f"{path}:2",
+        "reason": "column 'meta': a str, where the column holds int64",
+    }
+
+
+def test_one_int_in_a_text_column_leaves_every_other_text_as_it_was(tmp_path):
+    path = _write_lines(tmp_path / "t.jsonl", ['{"text": "a"}', '{"text": 5}', '{"text": "c"}'])
+    rows = _rows(path)
+    assert [r["text"] for r in rows] == ["a", None, "c"]
+    assert (
+        rows[1][READ_ERROR_COLUMN]["reason"]
+        == "column 'text': a int, where the column holds string"
+    )
+
+
+def test_a_column_whose_type_drifts_between_batches_keeps_one_type_per_shard(tmp_path):
+    lines = ['{"text": "a", "n": 1}', '{"text": "b", "n": 2}', '{"text": "c", "n": "x"}']
+    path = _write_lines(tmp_path / "d.jsonl", lines)
+    fs, shard = _shard(path)
+    tables = list(iter_shard_batches(fs, shard, batch_rows=2))
+    assert len({t.schema.field("n").type for t in tables}) == 1
+    rows = [row for t in tables for row in t.to_pylist()]
+    assert [r["n"] for r in rows] == [1, 2, None]
+    assert rows[2][READ_ERROR_COLUMN]["location"] == f"{path}:3"
+
+
+def test_a_whole_batch_of_nulls_takes_the_shards_type_later(tmp_path):
+    lines = ['{"text": "a", "n": null}', '{"text": "b", "n": 5}']
+    fs, shard = _shard(_write_lines(tmp_path / "n.jsonl", lines))
+    tables = list(iter_shard_batches(fs, shard, batch_rows=1))
+    assert [r["n"] for t in tables for r in t.to_pylist()] == [None, 5]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (
+            '{"text": "a", "n": 12345678901234567890123}',
+            "column 'n': 12345678901234567890123 is out of range for int64",
+        ),
+        (
+            '{"text": "bad \\ud800 surrogate"}',
+            "column 'text': a lone surrogate (\\ud800) is not text",
+        ),
+    ],
+)
+def test_a_value_arrow_cannot_hold_is_an_error_on_its_row(tmp_path, line, reason):
+    path = _write_lines(tmp_path / "v.jsonl", ['{"text": "ok", "n": 1}', line])
+    first, bad = _rows(path)
+    assert first[READ_ERROR_COLUMN] is None and first["text"] == "ok"
+    assert bad[READ_ERROR_COLUMN] == {"location": f"{path}:2", "reason": reason}
+
+
+def test_invalid_utf8_is_an_error_on_its_line_never_replacement_characters(tmp_path):
+    path = tmp_path / "u.jsonl"
+    path.write_bytes(b'{"text": "fine"}\n{"text": "caf\xe9"}\n{"text": "also fine"}\n')
+    rows = _rows(path)
+    assert [r["text"] for r in rows] == ["fine", None, "also fine"]
+    error = rows[1][READ_ERROR_COLUMN]
+    assert error["location"] == f"{path}:2"
+    assert error["reason"].startswith("not valid UTF-8 (byte 0xe9 at column 14)")
+    fs, shard = _shard(path)
+    assert count_rows(fs, shard) == 3
+
+
+def test_an_empty_struct_column_is_kept_as_json_text(tmp_path):
+    path = _write_lines(
+        tmp_path / "e.jsonl", ['{"text": "a", "meta": {}}', '{"text": "b", "meta": {}}']
+    )
+    fs, shard = _shard(path)
+    (table,) = list(iter_shard_batches(fs, shard))
+    assert table.schema.field("meta").type == pa.string()
+    assert [r["meta"] for r in table.to_pylist()] == ["{}", "{}"]
+    pq.write_table(table, tmp_path / "written.parquet")  # Parquet can hold it
 
 
 def test_nested_values_pass_through(tmp_path):
@@ -194,3 +279,12 @@ def test_a_json_file_is_not_taken_for_a_jsonl_shard(tmp_path):
     shards = list_shards([str(tmp_path)]).shards
     assert [shard.name for shard in shards] == ["rows"]
     assert shards[0].path.endswith("rows.jsonl")
+
+
+def test_a_value_in_a_column_of_nulls_so_far_is_not_lost_silently(tmp_path):
+    lines = ['{"text": "a"}', '{"text": "b", "big": 123456789012345678901234}']
+    rows = _rows(_write_lines(tmp_path / "b.jsonl", lines))
+    assert rows[0][READ_ERROR_COLUMN] is None
+    assert rows[1][READ_ERROR_COLUMN]["reason"] == (
+        "column 'big': 123456789012345678901234 is out of range for int64"
+    )
