@@ -17,6 +17,8 @@ console = Console()
 
 #: `ie-batch run --max-error-rate`: past this share of rows with errors, the run exits 1.
 DEFAULT_MAX_ERROR_RATE = 0.5
+#: Exit code of `run` and `retry-errors` when another job holds the output.
+EXIT_OUTPUT_HELD = 3
 
 _SAMPLE_TEXT = {
     "en": "On Monday, Apple Inc. opened a new office in Berlin, its CEO Tim Cook said.",
@@ -136,7 +138,8 @@ def run_command(
     """Run the main job: from a config file, or from flags alone (flags override the file).
 
     Exit codes: 0 done; 1 a shard failed (see `ie-batch status`) or too many error rows;
-    2 the configuration or input cannot be used (nothing was run)."""
+    2 the configuration, a schema or the input cannot be used (nothing was run);
+    3 another job holds the output (nothing was run)."""
     from ie_batch.config import ConfigError, config_from_data, load_config
     from ie_batch.job.run import run_job
 
@@ -158,7 +161,18 @@ def run_command(
     except ConfigError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from None
-    report = run_job(job, force=force, print_report=not as_json)
+    from ie_batch.io.lease import LeaseHeld
+    from ie_batch.io.shards import ShardError
+    from ie_batch.schema import SchemaError
+
+    try:
+        report = run_job(job, force=force, print_report=not as_json)
+    except (ShardError, SchemaError, ValueError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    except LeaseHeld as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_OUTPUT_HELD) from None
     code = report.exit_code(max_error_rate)
     if as_json:
         typer.echo(json.dumps({**report.summary(), "exit_code": code}, ensure_ascii=False))
@@ -250,18 +264,39 @@ def retry_errors_command(
 ) -> None:
     """Reprocess only the rows whose extraction failed and fold them back into their shards."""
     from ie_batch.config import StorageConfig
+    from ie_batch.io.lease import LeaseHeld
     from ie_batch.job.retry import retry_errors
 
     try:
         report = retry_errors(output, storage=StorageConfig(endpoint_url=endpoint_url))
     except FileNotFoundError as exc:
-        console.print(f"[red]error:[/red] {exc}")
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
         raise typer.Exit(2) from None
+    except LeaseHeld as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(EXIT_OUTPUT_HELD) from None
     console.print(
         f"retried {report.retried} row(s), {report.fixed} now without errors, "
         f"in shard(s): {', '.join(report.shards) or '-'}",
         highlight=False,
     )
+
+
+@app.command("unlock")
+def unlock_command(
+    output: Annotated[str, typer.Argument(help="A job's output folder or URI.")],
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Break the output's lease by hand, when the job that held it is known to be dead."""
+    from ie_batch.config import StorageConfig
+    from ie_batch.io.layout import OutputLayout
+    from ie_batch.io.lease import break_lease
+
+    held = break_lease(OutputLayout.open(output, StorageConfig(endpoint_url=endpoint_url)))
+    if held is None:
+        console.print(f"{output}: no lease to break", highlight=False)
+    else:
+        console.print(f"{output}: broke the lease of {held.describe()}", highlight=False)
 
 
 def main() -> None:

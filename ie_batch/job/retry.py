@@ -22,7 +22,9 @@ from ie_batch.config import JobConfig, StorageConfig
 from ie_batch.engines.factory import EngineFactory, build_vllm_engine
 from ie_batch.io.job_record import read_job_config
 from ie_batch.io.layout import OutputLayout
+from ie_batch.io.lease import OutputLease
 from ie_batch.io.manifest import Manifest, shard_of
+from ie_batch.io.storage import redact
 from ie_batch.io.writing import read_jsonl, read_parquet
 from ie_batch.job.columns import ERRORS_COLUMN, ROW_COLUMN, SHARD_COLUMN, input_row
 from ie_batch.job.commit import commit_shard
@@ -63,6 +65,14 @@ def retry_errors(
 ) -> RetryReport:
     layout = OutputLayout.open(output, storage)
     config = read_job_config(layout)
+    with OutputLease(layout) as lease:
+        lease.acquire(redact(output))
+        return _retry(layout, config, engine_factory, lease)
+
+
+def _retry(
+    layout: OutputLayout, config: JobConfig, engine_factory: EngineFactory, lease: OutputLease
+) -> RetryReport:
     report = RetryReport()
     shards: dict[str, _ShardRetry] = {}
     for entry in Manifest(layout).entries():
@@ -86,6 +96,7 @@ def retry_errors(
     report.fixed = sum(1 for row in fresh.values() if not row["errors"])
     scorer = Scorer.for_config(config)
     for name, plan in sorted(shards.items()):
+        lease.check()
         _restage(layout, name, plan, fresh, scorer, seconds)
         report.shards.append(name)
     return report

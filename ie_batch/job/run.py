@@ -18,8 +18,10 @@ from ie_batch.config import JobConfig
 from ie_batch.engines.factory import EngineFactory, build_vllm_engine
 from ie_batch.io.job_record import write_job_record
 from ie_batch.io.layout import OutputLayout
+from ie_batch.io.lease import DEFAULT_TTL_S, OutputLease
 from ie_batch.io.manifest import Manifest
-from ie_batch.io.shards import Shard, count_rows, is_safe_name, list_shards
+from ie_batch.io.shards import Shard, ShardListing, count_rows, is_safe_name, list_shards
+from ie_batch.io.storage import redact
 from ie_batch.job.commit import IncompleteShard, commit_shard
 from ie_batch.job.plan import build_plan
 from ie_batch.job.table import print_table
@@ -84,51 +86,75 @@ def run_job(
     engine_factory: EngineFactory = build_vllm_engine,
     print_report: bool = True,
     force: bool = False,
+    lease_ttl_s: float = DEFAULT_TTL_S,
 ) -> JobReport:
     """Run the whole job; returns what it did. Shards committed under the same configuration
-    and unchanged since are skipped, unless `force`."""
-    import ray
-
+    and unchanged since are skipped, unless `force`. The job holds the output's lease from
+    before it writes anything until it ends (`LeaseHeld` when another job holds it)."""
     started = time.perf_counter()
     listing = list_shards(config.input.paths, config.storage, exclude=[config.output])
-    in_fs, shards = listing.fs, listing.shards
     layout = OutputLayout.open(config.output, config.storage)
-    manifest = Manifest(layout)
-    fingerprint = config.fingerprint()
-    write_job_record(layout, config, fingerprint)
-    report = JobReport(output=config.output, ignored=listing.ignored)
-    _print_ignored(listing.ignored)
-    _retire_renamed(layout, manifest, shards)
-    pending: list[Shard] = []
-    for shard in shards:
-        if not force and manifest.is_committed(shard, fingerprint):
-            report.skipped.append(shard.name)
-        else:
-            pending.append(shard)
-    for shard in pending:
-        layout.clear(shard.name)
-    pending, limits, unreadable = _with_row_counts(in_fs, pending, config.input.limit)
-    for shard, reason in unreadable:
-        _fail(layout, shard, reason, report)
-    console.print(
-        f"ie_batch: {len(shards)} shard(s), {len(report.skipped)} already committed, "
-        f"{len(pending)} to process ({sum(limits.values())} rows)"
-    )
-    by_name = {shard.name: shard for shard in pending}
-    for name in [n for n, rows in limits.items() if rows == 0]:
-        _commit(layout, by_name[name], fingerprint, Tally(), 0, report)
-    if any(limits.values()):
-        if not ray.is_initialized():
-            ray.init(address=config.ray_address, log_to_driver=True)
-        dataset = build_plan(
-            config, in_fs, [s for s in pending if limits[s.name]], limits, engine_factory
+    lease = OutputLease(layout, ttl_s=lease_ttl_s)
+    lease.acquire(redact(config.output))
+    try:
+        report = JobReport(output=config.output, ignored=listing.ignored)
+        _run(
+            config,
+            listing,
+            ShardCommitter(layout, config.fingerprint(), report, lease),
+            engine_factory,
+            force,
+            started,
         )
-        _drain(dataset, limits, by_name, layout, fingerprint, report, started)
+    finally:
+        lease.release()
     report.seconds = time.perf_counter() - started
     layout.write_json(layout.summary_path, report.summary())
     if print_report:
         print_table(report.shards, report.total)
     return report
+
+
+def _run(
+    config: JobConfig,
+    listing: ShardListing,
+    committer: ShardCommitter,
+    engine_factory: EngineFactory,
+    force: bool,
+    started: float,
+) -> None:
+    import ray
+
+    layout, report = committer.layout, committer.report
+    manifest = Manifest(layout)
+    write_job_record(layout, config, committer.fingerprint)
+    _print_ignored(listing.ignored)
+    _retire_renamed(layout, manifest, listing.shards)
+    pending: list[Shard] = []
+    for shard in listing.shards:
+        if not force and manifest.is_committed(shard, committer.fingerprint):
+            report.skipped.append(shard.name)
+        else:
+            pending.append(shard)
+    for shard in pending:
+        layout.clear(shard.name)
+    pending, limits, unreadable = _with_row_counts(listing.fs, pending, config.input.limit)
+    for shard, reason in unreadable:
+        committer.fail(shard, reason)
+    console.print(
+        f"ie_batch: {len(listing.shards)} shard(s), {len(report.skipped)} already committed, "
+        f"{len(pending)} to process ({sum(limits.values())} rows)"
+    )
+    by_name = {shard.name: shard for shard in pending}
+    for name in [n for n, rows in limits.items() if rows == 0]:
+        committer.commit(by_name[name], Tally(), 0)
+    if any(limits.values()):
+        if not ray.is_initialized():
+            ray.init(address=config.ray_address, log_to_driver=True)
+        dataset = build_plan(
+            config, listing.fs, [s for s in pending if limits[s.name]], limits, engine_factory
+        )
+        _drain(dataset, limits, by_name, committer, started)
 
 
 def _with_row_counts(
@@ -156,13 +182,46 @@ def _with_row_counts(
     return counted, limits, unreadable
 
 
+class ShardCommitter:
+    """Commits shards for one run, or records why one failed; nothing once the lease is lost."""
+
+    def __init__(
+        self,
+        layout: OutputLayout,
+        fingerprint: str,
+        report: JobReport,
+        lease: OutputLease | None = None,
+    ) -> None:
+        self.layout = layout
+        self.fingerprint = fingerprint
+        self.report = report
+        self.lease = lease
+
+    def decided(self, shard: str) -> bool:
+        return shard in self.report.shards or shard in self.report.failed
+
+    def commit(self, shard: Shard, tally: Tally, expected_rows: int) -> None:
+        if self.lease is not None:
+            self.lease.check()
+        try:
+            commit_shard(self.layout, shard, self.fingerprint, tally, expected_rows)
+        except IncompleteShard as exc:
+            self.fail(shard, self.layout.failure(shard.name) or str(exc))
+        else:
+            self.report.committed(shard.name, tally)
+
+    def fail(self, shard: Shard, reason: str) -> None:
+        """The shard stays uncommitted (a rerun redoes it); why is recorded for `status`."""
+        self.layout.record_failure(shard.name, shard.path, reason)
+        self.report.failed[shard.name] = reason
+        console.print(f"ie_batch: shard {shard.name} failed: {reason}")
+
+
 def _drain(
     dataset: Any,
     expected: dict[str, int],
     shards: dict[str, Shard],
-    layout: OutputLayout,
-    fingerprint: str,
-    report: JobReport,
+    committer: ShardCommitter,
     started: float,
 ) -> None:
     """Consume the summaries as the plan streams; commit each shard once all its rows are in.
@@ -176,59 +235,35 @@ def _drain(
     for row in dataset.iter_rows():
         summary = ShardSummary.from_row(row)
         name = summary.shard
-        if name in report.shards or name in report.failed:
+        if committer.decided(name):
             continue  # a late repeat of a part of a shard already decided
         shard_parts = parts.setdefault(name, {})
         if summary.part not in shard_parts:
             done_rows += summary.tally.rows
             tokens += summary.tally.prompt_tokens + summary.tally.completion_tokens
         shard_parts[summary.part] = summary.tally
-        rows = sum(tally.rows for tally in shard_parts.values())
-        if rows >= expected[name]:
+        if sum(tally.rows for tally in shard_parts.values()) >= expected[name]:
             tally = Tally()
             for part in shard_parts.values():
                 tally += part
-            _commit(layout, shards[name], fingerprint, tally, expected[name], report)
+            committer.commit(shards[name], tally, expected[name])
         now = time.perf_counter()
         if now - last_print > PROGRESS_EVERY_S:
             elapsed = now - started
             console.print(
                 f"ie_batch: {done_rows}/{sum(expected.values())} rows, "
                 f"{done_rows / elapsed:.2f} rows/s, {tokens / elapsed:.0f} tokens/s, "
-                f"{len(report.shards)} shard(s) committed"
+                f"{len(committer.report.shards)} shard(s) committed"
             )
             last_print = now
     for name, rows in expected.items():
-        if rows and name not in report.shards and name not in report.failed:
+        if rows and not committer.decided(name):
             written = sum(tally.rows for tally in parts.get(name, {}).values())
-            reason = layout.failure(name) or (
+            reason = committer.layout.failure(name) or (
                 f"shard {name}: {rows - written} of its {rows} rows were not written by the end "
                 "of the job"
             )
-            _fail(layout, shards[name], reason, report)
-
-
-def _commit(
-    layout: OutputLayout,
-    shard: Shard,
-    fingerprint: str,
-    tally: Tally,
-    expected_rows: int,
-    report: JobReport,
-) -> None:
-    try:
-        commit_shard(layout, shard, fingerprint, tally, expected_rows)
-    except IncompleteShard as exc:
-        _fail(layout, shard, layout.failure(shard.name) or str(exc), report)
-    else:
-        report.committed(shard.name, tally)
-
-
-def _fail(layout: OutputLayout, shard: Shard, reason: str, report: JobReport) -> None:
-    """The shard stays uncommitted (a rerun redoes it); why is recorded for `status`."""
-    layout.record_failure(shard.name, shard.path, reason)
-    report.failed[shard.name] = reason
-    console.print(f"ie_batch: shard {shard.name} failed: {reason}")
+            committer.fail(shards[name], reason)
 
 
 def _print_ignored(ignored: list[tuple[str, str]]) -> None:

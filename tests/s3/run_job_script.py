@@ -1,7 +1,9 @@
 """A job driver in its own process, for the kill-and-resume test: it starts its own Ray and runs
-one job over S3 with a deliberately slow fake engine, so a test can SIGKILL it mid-job.
+one job over S3 (or local folders, with ENDPOINT_URL `-`) with a deliberately slow fake
+engine, so a test can SIGKILL it mid-job.
 
     python tests/s3/run_job_script.py INPUT_URI OUTPUT_URI ENDPOINT_URL [--delay SECONDS]
+        [--lease-ttl SECONDS]
 
 `job_config` is shared with the test, so the rerun has the very same configuration fingerprint.
 """
@@ -22,13 +24,14 @@ LEXICON = LexiconAnswers(
 
 
 def job_config(input_uri: str, output_uri: str, endpoint_url: str) -> JobConfig:
+    storage = {} if endpoint_url == "-" else {"endpoint_url": endpoint_url}
     return config_from_data(
         {
             "input": {"paths": [input_uri]},
             "schemas": ["news_ner_en"],
             "output": output_uri,
             "pool": {"batch_size": 4},
-            "storage": {"endpoint_url": endpoint_url},
+            "storage": storage,
         }
     )
 
@@ -54,6 +57,7 @@ def main() -> None:
     parser.add_argument("output_uri")
     parser.add_argument("endpoint_url")
     parser.add_argument("--delay", type=float, default=0.2)
+    parser.add_argument("--lease-ttl", type=float, default=120.0)
     args = parser.parse_args()
 
     import ray
@@ -65,6 +69,7 @@ def main() -> None:
         job_config(args.input_uri, args.output_uri, args.endpoint_url),
         engine_factory=FakeEngineFactory(SlowAnswers(LEXICON, args.delay)),
         print_report=False,
+        lease_ttl_s=args.lease_ttl,
     )
     print(json.dumps({"shards": sorted(report.shards), "skipped": report.skipped}), flush=True)
 

@@ -18,6 +18,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ie_batch.engines.fake import FakeEngineFactory
+from ie_batch.io.layout import OutputLayout
+from ie_batch.io.lease import LeaseHeld, break_lease
 from ie_batch.job.run import run_job
 from tests.s3.run_job_script import LEXICON, job_config
 
@@ -154,6 +156,11 @@ def test_a_killed_job_resumes_without_losing_or_duplicating_rows(
     assert 1 <= len(at_kill) < SHARDS, f"kill came too late to test a resume: {sorted(at_kill)}"
 
     request.getfixturevalue("ray_runtime")  # this process's Ray, started only now
+    config = job_config(input_uri, output_uri, s3_server.endpoint_url)
+    layout = OutputLayout.open(output_uri, config.storage)
+    with pytest.raises(LeaseHeld, match="ie-batch unlock"):  # the killed job's lease holds
+        run_job(config, engine_factory=FakeEngineFactory(LEXICON), print_report=False)
+    assert break_lease(layout) is not None  # as the message says, once the job is known dead
     report = run_job(
         job_config(input_uri, output_uri, s3_server.endpoint_url),
         engine_factory=FakeEngineFactory(LEXICON),

@@ -38,6 +38,7 @@ COMMANDS = [
     ["schema", "show"],
     ["model"],
     ["model", "prepare"],
+    ["unlock"],
 ]
 
 
