@@ -24,6 +24,11 @@ class Generation:
     error: str | None = None
 
 
+class EngineDead(RuntimeError):
+    """The engine itself is gone (its process died): no prompt can be answered by it again.
+    Not an answer to put on rows: whoever owns the engine must replace it."""
+
+
 class Engine(ABC):
     """An LLM behind prompts. `max_model_len` bounds prompt + answer tokens."""
 

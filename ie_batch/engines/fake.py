@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from ie_batch.engines.base import Engine, Generation
+from ie_batch.engines.base import Engine, EngineDead, Generation
 from ie_batch.prompts import Prompt
 
 AnswerFn = Callable[[Prompt], str]
@@ -41,6 +41,8 @@ class FakeEngine(Engine):
             self.prompts_seen.append(prompt)
             try:
                 text = self.answer_fn(prompt)
+            except EngineDead:
+                raise
             except Exception as exc:  # a scripted engine failure
                 outputs.append(Generation(text="", error=f"engine failed: {exc}"))
                 continue
@@ -109,4 +111,48 @@ class FailingAnswers:
         for word in self.words:
             if word in user:
                 raise RuntimeError(f"scripted failure on {word!r}")
+        return self.inner(prompt)
+
+
+class CrashingAnswers:
+    """Wraps an answer function and kills its own process on every prompt that mentions one of
+    `words`, the way a native crash (`os._exit`) or the kernel's OOM killer (SIGKILL) does:
+    nothing is raised, the actor is just gone. For tests of poison-row isolation."""
+
+    def __init__(self, inner: AnswerFn, words: list[str], signal_kill: bool = False) -> None:
+        self.inner = inner
+        self.words = words
+        self.signal_kill = signal_kill
+
+    def __call__(self, prompt: Prompt) -> str:
+        import os
+        import signal
+
+        user = prompt.messages[-1].content
+        if any(word in user for word in self.words):
+            if self.signal_kill:
+                os.kill(os.getpid(), signal.SIGKILL)
+            os._exit(134)
+        return self.inner(prompt)
+
+
+class DyingEngineAnswers:
+    """Wraps an answer function; the first prompt that mentions `word` finds the engine dead
+    (`EngineDead`, as when vLLM's engine core process is killed), once per `marker` file, so
+    the retried batch succeeds. For tests of engine death without a model."""
+
+    def __init__(self, inner: AnswerFn, word: str, marker: str) -> None:
+        self.inner = inner
+        self.word = word
+        self.marker = marker
+
+    def __call__(self, prompt: Prompt) -> str:
+        import os
+
+        from ie_batch.engines.base import EngineDead
+
+        if self.word in prompt.messages[-1].content and not os.path.exists(self.marker):
+            with open(self.marker, "w", encoding="utf-8") as handle:
+                handle.write(str(os.getpid()))
+            raise EngineDead("scripted: the engine core process died")
         return self.inner(prompt)

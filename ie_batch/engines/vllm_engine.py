@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ie_batch.config import EngineConfig
-from ie_batch.engines.base import Engine, Generation
+from ie_batch.engines.base import Engine, EngineDead, Generation
 from ie_batch.engines.embedded_model import resolve_model
 from ie_batch.prompts import Prompt
 
@@ -101,6 +101,8 @@ class VllmEngine(Engine):
             structured_outputs=structured,
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
+        from vllm.v1.engine.exceptions import EngineDeadError
+
         final = None
         try:
             async for output in self._engine.generate(
@@ -110,6 +112,8 @@ class VllmEngine(Engine):
                 lora_request=self._lora,
             ):
                 final = output
+        except EngineDeadError as exc:  # every later prompt would fail too: not a row's error
+            raise EngineDead(f"vllm: the engine died: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - one failed prompt must not fail its batch
             return Generation(text="", error=f"vllm: {type(exc).__name__}: {exc}")
         if final is None or not final.outputs:

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ie_batch.config import PromptConfig
-from ie_batch.engines.base import Engine, Generation
+from ie_batch.engines.base import Engine, EngineDead, Generation
 from ie_batch.extraction.fitting import ContextFitter
 from ie_batch.extraction.windows import Window, split_into_windows
 from ie_batch.parsing import SliceRecords, merge_slices
@@ -257,6 +257,8 @@ class BatchExtractor:
             return
         try:
             generations = await self.engine.generate([job.prompt for job in jobs])
+        except EngineDead:
+            raise  # the engine must be replaced; its owner decides what becomes of the batch
         except Exception as exc:  # the engine itself failed: every prompt of the batch did
             reason = f"engine failed: {type(exc).__name__}: {exc}"
             generations = [Generation(text="", error=reason) for _ in jobs]

@@ -31,8 +31,10 @@ class ShardDatasource(Datasource):
         row_limits: dict[str, int] | None = None,
         failures: OutputLayout | None = None,
         text_column: str = "text",
+        only_rows: dict[str, frozenset[int]] | None = None,
     ) -> None:
         super().__init__()
+        self._only_rows = only_rows
         self._text_column = text_column
         self._failures = failures
         self._fs = fs
@@ -54,10 +56,11 @@ class ShardDatasource(Datasource):
     def _task(self, shard: Shard) -> ReadTask:
         fs, batch_rows, limit = self._fs, self._batch_rows, self._row_limits.get(shard.name)
         failures, text_column = self._failures, self._text_column
+        only = None if self._only_rows is None else self._only_rows.get(shard.name, frozenset())
 
         def read() -> Iterable[Any]:
             try:
-                yield from iter_shard_batches(fs, shard, batch_rows, limit, text_column)
+                yield from iter_shard_batches(fs, shard, batch_rows, limit, text_column, only)
             except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
                 if failures is None:
                     raise
@@ -65,7 +68,7 @@ class ShardDatasource(Datasource):
                 failures.record_failure(shard.name, shard.path, reason)
 
         metadata = BlockMetadata(
-            num_rows=shard.rows if limit is None else limit,
+            num_rows=len(only) if only is not None else shard.rows if limit is None else limit,
             size_bytes=shard.size,
             input_files=(shard.path,),
             exec_stats=None,

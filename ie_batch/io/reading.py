@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 from fsspec import AbstractFileSystem
 
 from ie_batch.io.shards import Shard, iter_lines
@@ -39,8 +40,33 @@ def iter_shard_batches(
     batch_rows: int = 1024,
     limit: int | None = None,
     text_column: str = "text",
+    only_rows: frozenset[int] | None = None,
 ) -> Iterator[pa.Table]:
-    """Tables of at most `batch_rows` rows, in file order, with the bookkeeping columns added."""
+    """Tables of at most `batch_rows` rows, in file order, with the bookkeeping columns added;
+    with `only_rows`, just those rows (by row number), still `batch_rows` to a table."""
+    tagged = _tagged_batches(fs, shard, batch_rows, limit, text_column)
+    if only_rows is None:
+        yield from tagged
+        return
+    wanted = pa.array(sorted(only_rows), pa.int64())
+    pending: list[pa.Table] = []
+    count = 0
+    for table in tagged:
+        table = table.filter(pc.is_in(table.column(ROW_COLUMN), value_set=wanted))
+        if table.num_rows:
+            pending.append(table)
+            count += table.num_rows
+        while count >= batch_rows:
+            merged = pa.concat_tables(pending)
+            yield merged.slice(0, batch_rows)
+            pending, count = [merged.slice(batch_rows)], count - batch_rows
+    if count:
+        yield pa.concat_tables(pending)
+
+
+def _tagged_batches(
+    fs: AbstractFileSystem, shard: Shard, batch_rows: int, limit: int | None, text_column: str
+) -> Iterator[pa.Table]:
     batches = (
         _parquet_batches(fs, shard, batch_rows)
         if shard.format == "parquet"

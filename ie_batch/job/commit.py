@@ -45,16 +45,28 @@ def commit_shard(
     )
 
 
-def verify_parts(layout: OutputLayout, shard: str, expected_rows: int) -> None:
-    """Raise `IncompleteShard` unless the shard's parts, once published, hold rows
-    0..expected_rows-1 exactly once each."""
+def shard_parts(layout: OutputLayout, shard: str) -> list[str]:
+    """The parts the shard will hold once published: its staged parts, and those of `data/`
+    no staged part of the same name replaces."""
     parts = {posixpath.basename(path): path for path in layout.data_parts(shard)}
     staged = layout.fs.glob(posixpath.join(layout.staged_data_dir(shard), "*.parquet"))
     parts.update({posixpath.basename(path): path for path in staged})
+    return sorted(parts.values())
+
+
+def covered_rows(layout: OutputLayout, shard: str) -> Counter[int]:
+    """How many times each row number stands in the shard's parts."""
     seen: Counter[int] = Counter()
-    for path in parts.values():
+    for path in shard_parts(layout, shard):
         with layout.fs.open(path, "rb") as handle:
             seen.update(pq.read_table(handle, columns=[ROW_COLUMN]).column(0).to_pylist())
+    return seen
+
+
+def verify_parts(layout: OutputLayout, shard: str, expected_rows: int) -> None:
+    """Raise `IncompleteShard` unless the shard's parts, once published, hold rows
+    0..expected_rows-1 exactly once each."""
+    seen = covered_rows(layout, shard)
     problems = []
     twice = sorted(row for row, times in seen.items() if times > 1)
     missing = sorted(set(range(expected_rows)) - set(seen))

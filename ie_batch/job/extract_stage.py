@@ -9,12 +9,16 @@ out, with its reasons in `errors`. A plain async callable: tests drive it withou
 
 from __future__ import annotations
 
+import logging
+import os
+import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 import pyarrow as pa
 
 from ie_batch.config import JobConfig
+from ie_batch.engines.base import EngineDead
 from ie_batch.engines.factory import EngineFactory, build_vllm_engine
 from ie_batch.extraction.extractor import (
     BatchExtractor,
@@ -23,6 +27,7 @@ from ie_batch.extraction.extractor import (
     ExtractionSettings,
 )
 from ie_batch.io.result_schema import RESULT_COLUMNS, RESULT_FIELDS
+from ie_batch.job.actors import register_self
 from ie_batch.job.columns import (
     ERRORS_COLUMN,
     READ_ERROR_COLUMN,
@@ -38,13 +43,20 @@ from ie_batch.prompts import get_format
 from ie_batch.prompts.few_shot import load_few_shot
 from ie_batch.results import DocumentResult
 
+#: The exit status of an extraction actor whose engine died.
+EXIT_ENGINE_DEAD = 75
+
 
 class ExtractionStage:
     """A Ray Data callable class: the engine starts once per actor and serves many batches."""
 
     def __init__(
-        self, config: JobConfig, engine_factory: EngineFactory = build_vllm_engine
+        self,
+        config: JobConfig,
+        engine_factory: EngineFactory = build_vllm_engine,
+        registry: str | None = None,
     ) -> None:
+        register_self(registry)
         self.config = config
         self.schemas = load_job_schemas(config)
         self.routing = Routing(config, self.schemas)
@@ -64,11 +76,14 @@ class ExtractionStage:
         ready = [i for i, doc in enumerate(documents) if doc is not None]
         outcomes: list[DocumentOutcome | None] = [None] * len(rows)
         if ready:
-            results = await self.extractor.extract([documents[i] for i in ready])  # type: ignore[misc]
+            try:
+                results = await self.extractor.extract([documents[i] for i in ready])  # type: ignore[misc]
+            except EngineDead as exc:
+                _exit_for_a_new_engine(exc)
             for i, outcome in zip(ready, results, strict=True):
                 outcomes[i] = outcome
         seconds = (time.perf_counter() - started) / max(1, len(rows))
-        return self._table(batch, rows, outcomes, errors, seconds)
+        return result_table(batch, rows, outcomes, errors, seconds, self.config.input.id_column)
 
     def _documents(
         self, rows: list[dict[str, Any]]
@@ -101,32 +116,44 @@ class ExtractionStage:
             errors.append([])
         return documents, errors
 
-    def _table(
-        self,
-        batch: pa.Table,
-        rows: list[dict[str, Any]],
-        outcomes: list[DocumentOutcome | None],
-        errors: list[list[RowError]],
-        seconds: float,
-    ) -> pa.Table:
-        results: list[dict[str, Any]] = []
-        typed: list[list[dict[str, Any]]] = []
-        for row, outcome, row_errors in zip(rows, outcomes, errors, strict=True):
-            result = outcome.result if outcome is not None else DocumentResult()
-            row_errors = row_errors + [RowError(Stage.EXTRACT, e) for e in result.errors]
-            typed.append([error.to_arrow() for error in row_errors])
-            results.append(
-                {
-                    **result.to_row(),
-                    "errors": [error.render() for error in row_errors],
-                    "id": row_id(row, self.config.input.id_column),
-                    "prompt_tokens": outcome.prompt_tokens if outcome else 0,
-                    "completion_tokens": outcome.completion_tokens if outcome else 0,
-                }
-            )
-        result_table = pa.Table.from_pylist(results, schema=pa.schema(RESULT_FIELDS))
-        table = passthrough(batch, self.config.input.id_column)
-        for name in RESULT_COLUMNS:
-            table = table.append_column(name, result_table.column(name))
-        table = table.append_column(ERRORS_COLUMN, pa.array(typed, ROW_ERRORS_TYPE))
-        return table.append_column(SECONDS_COLUMN, pa.array([seconds] * len(rows), pa.float64()))
+
+def _exit_for_a_new_engine(exc: EngineDead) -> NoReturn:
+    """The engine died under this actor: end the actor's process, so Ray starts a fresh one
+    with a new engine, and the batches it held are asked again by the driver (`job.run`);
+    writing them as error rows would commit a shard of failures."""
+    logging.getLogger(__name__).error("ie_batch: %s; the extraction actor exits", exc)
+    sys.stderr.flush()
+    os._exit(EXIT_ENGINE_DEAD)
+
+
+def result_table(
+    batch: pa.Table,
+    rows: list[dict[str, Any]],
+    outcomes: list[DocumentOutcome | None],
+    errors: list[list[RowError]],
+    seconds: float,
+    id_column: str,
+) -> pa.Table:
+    """The stage's output for `batch`: pass-through columns, result columns, stage columns.
+    A row without an outcome (not asked) has empty results and its `errors` only."""
+    results: list[dict[str, Any]] = []
+    typed: list[list[dict[str, Any]]] = []
+    for row, outcome, row_errors in zip(rows, outcomes, errors, strict=True):
+        result = outcome.result if outcome is not None else DocumentResult()
+        row_errors = row_errors + [RowError(Stage.EXTRACT, e) for e in result.errors]
+        typed.append([error.to_arrow() for error in row_errors])
+        results.append(
+            {
+                **result.to_row(),
+                "errors": [error.render() for error in row_errors],
+                "id": row_id(row, id_column),
+                "prompt_tokens": outcome.prompt_tokens if outcome else 0,
+                "completion_tokens": outcome.completion_tokens if outcome else 0,
+            }
+        )
+    result_columns = pa.Table.from_pylist(results, schema=pa.schema(RESULT_FIELDS))
+    table = passthrough(batch, id_column)
+    for name in RESULT_COLUMNS:
+        table = table.append_column(name, result_columns.column(name))
+    table = table.append_column(ERRORS_COLUMN, pa.array(typed, ROW_ERRORS_TYPE))
+    return table.append_column(SECONDS_COLUMN, pa.array([seconds] * len(rows), pa.float64()))

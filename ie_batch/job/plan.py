@@ -23,6 +23,8 @@ from ie_batch.io.shards import Shard
 from ie_batch.job.extract_stage import ExtractionStage
 from ie_batch.job.write_stage import write_results
 
+#: Restarts an extraction actor gets; each batch lost with it is asked again by the driver.
+EXTRACTION_ACTOR_MAX_RESTARTS = 64
 #: CPUs a read task reserves (Ray Data's default, said here so cluster sizing can use it).
 READ_TASK_CPUS = 1.0
 #: CPUs a write task reserves: writing is I/O, several run beside the engine actors.
@@ -35,8 +37,15 @@ def build_plan(
     shards: list[Shard],
     limits: dict[str, int],
     engine_factory: EngineFactory,
+    only_rows: dict[str, frozenset[int]] | None = None,
+    registry: str | None = None,
 ) -> Any:
-    """The Ray Data plan for `shards`; lazily built, run by iterating over it."""
+    """The Ray Data plan for `shards` (only some of their rows, with `only_rows`); lazily
+    built, run by iterating over it.
+
+    A batch that fails (its actor died, a stage raised) is dropped, not retried in place and
+    not fatal: the driver finds its rows missing from the parts and asks them again in smaller
+    batches (`job.run`), which is how a row that kills its actor every time is isolated."""
     import ray
 
     from ie_batch.io.layout import OutputLayout
@@ -50,10 +59,12 @@ def build_plan(
             row_limits=limits,
             text_column=config.input.text_column,
             failures=OutputLayout.open(config.output, config.storage),
+            only_rows=only_rows,
         ),
         num_cpus=READ_TASK_CPUS,
     )
-    dataset = add_extraction(dataset, config, engine_factory, whole_blocks=True)
+    dataset.context.max_errored_blocks = -1
+    dataset = add_extraction(dataset, config, engine_factory, whole_blocks=True, registry=registry)
     return dataset.map_batches(
         write_results,
         fn_kwargs={"config": config},
@@ -64,16 +75,25 @@ def build_plan(
 
 
 def add_extraction(
-    dataset: Any, config: JobConfig, engine_factory: EngineFactory, whole_blocks: bool = False
+    dataset: Any,
+    config: JobConfig,
+    engine_factory: EngineFactory,
+    whole_blocks: bool = False,
+    registry: str | None = None,
 ) -> Any:
     """`dataset` mapped through the extraction actor pool that `config.pool` describes; with
-    `whole_blocks`, each block (already `pool.batch_size` rows) is one batch."""
+    `whole_blocks`, each block (already `pool.batch_size` rows) is one batch; the actors
+    register with `registry` (`job.actors`) when one is given."""
     import ray
 
     pool = config.pool
     return dataset.map_batches(
         ExtractionStage,
-        fn_constructor_kwargs={"config": config, "engine_factory": engine_factory},
+        fn_constructor_kwargs={
+            "config": config,
+            "engine_factory": engine_factory,
+            "registry": registry,
+        },
         batch_size=None if whole_blocks else pool.batch_size,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(
@@ -83,4 +103,8 @@ def add_extraction(
         ),
         num_gpus=pool.num_gpus or None,
         num_cpus=pool.num_cpus,
+        # An actor that died is restarted (a bounded number of times); the batch it was on is
+        # not retried in place, where a poison row would kill it again forever.
+        max_restarts=EXTRACTION_ACTOR_MAX_RESTARTS,
+        max_task_retries=0,
     )

@@ -32,8 +32,7 @@ from ie_batch.job.errors import Stage
 from ie_batch.job.plan import add_extraction
 from ie_batch.job.scoring import Scorer
 from ie_batch.job.tally import Tally
-from ie_batch.job.write_stage import row_sidecar_lines, score_rows, tally_of
-from ie_batch.metrics import Evaluation
+from ie_batch.job.write_stage import row_sidecar_lines, score_rows, scored_tally
 
 
 @dataclass
@@ -161,12 +160,7 @@ def _restage(
             )
             layout.stage_part(shard, part, table)
         layout.stage_error_part(shard, part, lines)
-        evaluation = Evaluation()
-        for row in table.to_pylist():
-            score = scorer.score_result_row(row)
-            if score.evaluation is not None:
-                evaluation += score.evaluation
-        tally += tally_of(table, evaluation)
+        tally += scored_tally(table, scorer)
     previous = layout.read_json(layout.metrics_path(shard)) or {}
     tally.seconds = seconds + float(previous.get("seconds") or 0.0)
     commit_shard(

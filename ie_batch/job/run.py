@@ -20,13 +20,19 @@ from ie_batch.io.job_record import write_job_record
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.lease import DEFAULT_TTL_S, OutputLease
 from ie_batch.io.manifest import Manifest
+from ie_batch.io.reading import iter_shard_batches
 from ie_batch.io.shards import Shard, ShardListing, count_rows, is_safe_name, list_shards
 from ie_batch.io.storage import redact
-from ie_batch.job.commit import IncompleteShard, commit_shard
+from ie_batch.io.writing import read_parquet
+from ie_batch.job.actors import end_registered, start_registry
+from ie_batch.job.commit import IncompleteShard, commit_shard, covered_rows, shard_parts
+from ie_batch.job.errors import RowError, Stage
+from ie_batch.job.extract_stage import result_table
 from ie_batch.job.plan import build_plan
+from ie_batch.job.scoring import Scorer
 from ie_batch.job.table import print_table
 from ie_batch.job.tally import Tally
-from ie_batch.job.write_stage import ShardSummary
+from ie_batch.job.write_stage import ShardSummary, scored_tally, write_results
 
 console = Console(stderr=True)
 
@@ -34,6 +40,8 @@ console = Console(stderr=True)
 PROGRESS_EVERY_S = 5
 #: Files not read as shards that the job names at its start.
 SHOWN_IGNORED = 5
+#: Times a row whose batch keeps being lost is asked alone before it is a poison row.
+SINGLE_ROW_ATTEMPTS = 2
 
 
 @dataclass
@@ -145,16 +153,96 @@ def _run(
         f"ie_batch: {len(listing.shards)} shard(s), {len(report.skipped)} already committed, "
         f"{len(pending)} to process ({sum(limits.values())} rows)"
     )
-    by_name = {shard.name: shard for shard in pending}
-    for name in [n for n, rows in limits.items() if rows == 0]:
-        committer.commit(by_name[name], Tally(), 0)
-    if any(limits.values()):
+    committer.expect(pending, limits)
+    for shard in pending:
+        if limits[shard.name] == 0:
+            committer.commit(shard, Tally())
+    todo = [s for s in pending if limits[s.name]]
+    if todo:
         if not ray.is_initialized():
             ray.init(address=config.ray_address, log_to_driver=True)
-        dataset = build_plan(
-            config, listing.fs, [s for s in pending if limits[s.name]], limits, engine_factory
+        passes = _Passes(listing.fs, limits, committer, engine_factory, started)
+        try:
+            passes.run(config, todo)
+            _isolate_lost_rows(config, todo, committer, passes)
+        finally:
+            passes.close()
+    committer.finish()
+
+
+class _Passes:
+    """Runs plans one after the other with one registry of actors, ending each plan's actors
+    once it is drained (`job.actors`)."""
+
+    def __init__(
+        self,
+        fs: Any,
+        limits: dict[str, int],
+        committer: ShardCommitter,
+        engine_factory: EngineFactory,
+        started: float,
+    ) -> None:
+        self.fs = fs
+        self.limits = limits
+        self.committer = committer
+        self.engine_factory = engine_factory
+        self.started = started
+        self.registry, self._registry = start_registry()
+
+    def run(
+        self,
+        config: JobConfig,
+        shards: list[Shard],
+        only_rows: dict[str, frozenset[int]] | None = None,
+    ) -> None:
+        plan = build_plan(
+            config, self.fs, shards, self.limits, self.engine_factory, only_rows, self.registry
         )
-        _drain(dataset, limits, by_name, committer, started)
+        try:
+            _drain(plan, self.committer, self.started)
+        finally:
+            del plan
+            end_registered(self._registry)
+
+    def close(self) -> None:
+        import ray
+
+        end_registered(self._registry)
+        ray.kill(self._registry)
+
+
+def _isolate_lost_rows(
+    config: JobConfig, shards: list[Shard], committer: ShardCommitter, passes: _Passes
+) -> None:
+    """Ask again the rows whose batch was lost (its actor died: a killed process, a native
+    crash, an out-of-memory kill), in batches of half the size each time, then one row at a
+    time; a row lost every time it was asked alone is a poison row and becomes an error row,
+    so the job ends and every other row of its batches is kept."""
+    for size in retry_batch_sizes(config.pool.batch_size):
+        lost = committer.lost_rows()
+        if not lost:
+            return
+        console.print(
+            f"ie_batch: {sum(map(len, lost.values()))} row(s) of {len(lost)} shard(s) were "
+            f"lost with their batch; asking them again, {size} per batch"
+        )
+        # one batch in flight per actor: a batch lost with its actor takes no other down
+        pool = config.pool.model_copy(update={"batch_size": size, "batches_in_flight": 1})
+        retry = config.model_copy(update={"pool": pool})
+        passes.run(retry, [shard for shard in shards if shard.name in lost], lost)
+    lost = committer.lost_rows()
+    if lost:
+        committer.poison(config, passes.fs, [s for s in shards if s.name in lost], lost)
+
+
+def retry_batch_sizes(batch_size: int) -> list[int]:
+    """Half the batch size each time down to 1, then one row at a time once more."""
+    sizes = []
+    size = batch_size // 2
+    while size > 1:
+        sizes.append(size)
+        size //= 2
+    return [*sizes, *[1] * SINGLE_ROW_ATTEMPTS]
 
 
 def _with_row_counts(
@@ -183,7 +271,11 @@ def _with_row_counts(
 
 
 class ShardCommitter:
-    """Commits shards for one run, or records why one failed; nothing once the lease is lost."""
+    """Keeps each shard's figures as summaries arrive, commits a shard once its rows are all
+    written, records why one failed; commits nothing once the output's lease is lost.
+
+    Figures are kept per part: a write task Ray ran twice writes the same part twice and sends
+    its summary twice, which must count once."""
 
     def __init__(
         self,
@@ -191,20 +283,50 @@ class ShardCommitter:
         fingerprint: str,
         report: JobReport,
         lease: OutputLease | None = None,
+        scorer: Scorer | None = None,
     ) -> None:
         self.layout = layout
         self.fingerprint = fingerprint
         self.report = report
         self.lease = lease
+        self.scorer = scorer
+        self.shards: dict[str, Shard] = {}
+        self.expected: dict[str, int] = {}
+        self.parts: dict[str, dict[str, Tally]] = {}
+        self.rows_done = 0
+        self.tokens_done = 0
+
+    def expect(self, shards: list[Shard], rows: dict[str, int]) -> None:
+        for shard in shards:
+            self.shards[shard.name] = shard
+            self.expected[shard.name] = rows[shard.name]
 
     def decided(self, shard: str) -> bool:
         return shard in self.report.shards or shard in self.report.failed
 
-    def commit(self, shard: Shard, tally: Tally, expected_rows: int) -> None:
+    def add(self, summary: ShardSummary) -> None:
+        name = summary.shard
+        if self.decided(name):
+            return  # a late repeat of a part of a shard already decided
+        parts = self.parts.setdefault(name, {})
+        if summary.part not in parts:
+            self.rows_done += summary.tally.rows
+            self.tokens_done += summary.tally.prompt_tokens + summary.tally.completion_tokens
+        parts[summary.part] = summary.tally
+        if sum(tally.rows for tally in parts.values()) >= self.expected[name]:
+            self.commit(self.shards[name], self._tally(name))
+
+    def _tally(self, shard: str) -> Tally:
+        total = Tally()
+        for part in self.parts.get(shard, {}).values():
+            total += part
+        return total
+
+    def commit(self, shard: Shard, tally: Tally) -> None:
         if self.lease is not None:
             self.lease.check()
         try:
-            commit_shard(self.layout, shard, self.fingerprint, tally, expected_rows)
+            commit_shard(self.layout, shard, self.fingerprint, tally, self.expected[shard.name])
         except IncompleteShard as exc:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
         else:
@@ -216,54 +338,88 @@ class ShardCommitter:
         self.report.failed[shard.name] = reason
         console.print(f"ie_batch: shard {shard.name} failed: {reason}")
 
+    def lost_rows(self) -> dict[str, frozenset[int]]:
+        """Rows of shards not decided yet that no written part holds (their batch was lost);
+        a shard whose file could not be read is left out: reading it again fails again."""
+        lost = {}
+        for name, rows in self.expected.items():
+            if rows and not self.decided(name) and not self.layout.failure(name):
+                missing = frozenset(range(rows)) - set(covered_rows(self.layout, name))
+                if missing:
+                    lost[name] = missing
+        return lost
 
-def _drain(
-    dataset: Any,
-    expected: dict[str, int],
-    shards: dict[str, Shard],
-    committer: ShardCommitter,
-    started: float,
-) -> None:
-    """Consume the summaries as the plan streams; commit each shard once all its rows are in.
+    def poison(
+        self, config: JobConfig, fs: Any, shards: list[Shard], lost: dict[str, frozenset[int]]
+    ) -> None:
+        """Write the rows no attempt could extract as error rows, so their shards complete."""
+        reason = (
+            f"the batch holding this row was lost every time it was asked, "
+            f"{SINGLE_ROW_ATTEMPTS} times alone: its extraction actor died (a native crash or "
+            "an out-of-memory kill in the engine or tokenizer) or a stage failed; see the "
+            "driver's log"
+        )
+        for shard in shards:
+            console.print(
+                f"ie_batch: shard {shard.name}: rows {sorted(lost[shard.name])}: {reason}"
+            )
+            batches = iter_shard_batches(
+                fs,
+                shard,
+                config.pool.batch_size,
+                self.expected[shard.name],
+                config.input.text_column,
+                lost[shard.name],
+            )
+            for batch in batches:
+                rows = batch.to_pylist()
+                errors = [[RowError(Stage.EXTRACT, reason)] for _ in rows]
+                table = result_table(
+                    batch, rows, [None] * len(rows), errors, 0.0, config.input.id_column
+                )
+                for summary in write_results(table, config).to_pylist():
+                    self.add(ShardSummary.from_row(summary))
 
-    Figures are kept per part: a write task Ray ran twice writes the same part twice and sends
-    its summary twice, which must count once."""
-    parts: dict[str, dict[str, Tally]] = {}
-    done_rows = 0
-    tokens = 0
+    def finish(self) -> None:
+        """Decide every shard still open: committed when its parts hold all its rows (some
+        parts' summaries may be missing: their figures are read from the parts), else
+        failed, with the reason recorded."""
+        for name, rows in self.expected.items():
+            if not rows or self.decided(name):
+                continue
+            written = covered_rows(self.layout, name)
+            if self.scorer is not None and set(written) >= set(range(rows)):
+                tally = Tally()
+                for path in shard_parts(self.layout, name):
+                    if path in self.parts.get(name, {}):
+                        tally += self.parts[name][path]
+                    else:
+                        tally += scored_tally(read_parquet(self.layout.fs, path), self.scorer)
+                self.commit(self.shards[name], tally)
+                continue
+            reason = self.layout.failure(name) or (
+                f"shard {name}: {rows - len(set(written) & set(range(rows)))} of its {rows} rows "
+                "were not written by the end of the job"
+            )
+            self.fail(self.shards[name], reason)
+
+
+def _drain(dataset: Any, committer: ShardCommitter, started: float) -> None:
+    """Consume the summaries as the plan streams; each shard is committed once complete."""
     last_print = 0.0
+    planned = sum(committer.expected.values())
     for row in dataset.iter_rows():
-        summary = ShardSummary.from_row(row)
-        name = summary.shard
-        if committer.decided(name):
-            continue  # a late repeat of a part of a shard already decided
-        shard_parts = parts.setdefault(name, {})
-        if summary.part not in shard_parts:
-            done_rows += summary.tally.rows
-            tokens += summary.tally.prompt_tokens + summary.tally.completion_tokens
-        shard_parts[summary.part] = summary.tally
-        if sum(tally.rows for tally in shard_parts.values()) >= expected[name]:
-            tally = Tally()
-            for part in shard_parts.values():
-                tally += part
-            committer.commit(shards[name], tally, expected[name])
+        committer.add(ShardSummary.from_row(row))
         now = time.perf_counter()
         if now - last_print > PROGRESS_EVERY_S:
             elapsed = now - started
             console.print(
-                f"ie_batch: {done_rows}/{sum(expected.values())} rows, "
-                f"{done_rows / elapsed:.2f} rows/s, {tokens / elapsed:.0f} tokens/s, "
+                f"ie_batch: {committer.rows_done}/{planned} rows, "
+                f"{committer.rows_done / elapsed:.2f} rows/s, "
+                f"{committer.tokens_done / elapsed:.0f} tokens/s, "
                 f"{len(committer.report.shards)} shard(s) committed"
             )
             last_print = now
-    for name, rows in expected.items():
-        if rows and not committer.decided(name):
-            written = sum(tally.rows for tally in parts.get(name, {}).values())
-            reason = committer.layout.failure(name) or (
-                f"shard {name}: {rows - written} of its {rows} rows were not written by the end "
-                "of the job"
-            )
-            committer.fail(shards[name], reason)
 
 
 def _print_ignored(ignored: list[tuple[str, str]]) -> None:

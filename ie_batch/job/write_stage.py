@@ -142,6 +142,16 @@ def row_sidecar_lines(row: dict[str, Any]) -> list[dict[str, Any]]:
     return lines
 
 
+def scored_tally(rows: pa.Table, scorer: Scorer) -> Tally:
+    """The figures of written result rows, scored again (for parts no summary speaks for)."""
+    evaluation = Evaluation()
+    for row in rows.to_pylist():
+        score = scorer.score_result_row(row)
+        if score.evaluation is not None:
+            evaluation += score.evaluation
+    return tally_of(rows, evaluation)
+
+
 def tally_of(rows: pa.Table, evaluation: Evaluation) -> Tally:
     """Counts of result rows (with the stage columns or without)."""
     return Tally(

@@ -288,3 +288,13 @@ def test_a_value_in_a_column_of_nulls_so_far_is_not_lost_silently(tmp_path):
     assert rows[1][READ_ERROR_COLUMN]["reason"] == (
         "column 'big': 123456789012345678901234 is out of range for int64"
     )
+
+
+@pytest.mark.parametrize("batch_rows", [1, 2, 3])
+def test_only_some_rows_are_read_in_batches_of_the_size_asked(tmp_path, batch_rows):
+    path = _write_lines(tmp_path / "s.jsonl", [f'{{"text": "t{i}"}}' for i in range(9)])
+    fs, shard = _shard(path)
+    tables = list(iter_shard_batches(fs, shard, batch_rows, only_rows=frozenset({1, 4, 5, 8})))
+    assert [r[ROW_COLUMN] for t in tables for r in t.to_pylist()] == [1, 4, 5, 8]
+    assert all(t.num_rows <= batch_rows for t in tables)
+    assert [r["text"] for t in tables for r in t.to_pylist()] == ["t1", "t4", "t5", "t8"]

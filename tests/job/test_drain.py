@@ -25,6 +25,14 @@ def _shard(name, rows):
     )
 
 
+def _run(summaries, expected, shards, layout, report):
+    """Drain `summaries` as the driver does, then decide every shard still open."""
+    committer = ShardCommitter(layout, "fp", report)
+    committer.expect(list(shards.values()), expected)
+    _drain(summaries, committer, 0.0)
+    committer.finish()
+
+
 def _staged(layout, shard, first, last):
     part = f"part-{first:09d}-{last:09d}"
     path = layout.stage_part(shard, part, pa.table({"_row": list(range(first, last + 1))}))
@@ -36,7 +44,7 @@ def test_a_part_summarised_twice_counts_once(tmp_path):
     a, b = _staged(layout, "a", 0, 1), _staged(layout, "a", 2, 3)
     report = JobReport(output="out")
     shards = {"a": _shard("a", 4)}
-    _drain(Summaries([a, a, b]), {"a": 4}, shards, ShardCommitter(layout, "fp", report), 0.0)
+    _run(Summaries([a, a, b]), {"a": 4}, shards, layout, report)
     assert report.shards["a"].rows == 4 and report.ok
     assert Manifest(layout).is_committed(shards["a"], "fp")
 
@@ -46,7 +54,7 @@ def test_a_shard_short_of_rows_at_the_end_fails_alone_and_the_job_ends(tmp_path)
     rows = [_staged(layout, "a", 0, 1), _staged(layout, "b", 0, 0)]
     report = JobReport(output="out")
     shards = {"a": _shard("a", 3), "b": _shard("b", 1)}
-    _drain(Summaries(rows), {"a": 3, "b": 1}, shards, ShardCommitter(layout, "fp", report), 0.0)
+    _run(Summaries(rows), {"a": 3, "b": 1}, shards, layout, report)
     assert list(report.shards) == ["b"]
     assert "1 of its 3 rows were not written" in report.failed["a"]
     assert not report.ok
@@ -57,7 +65,5 @@ def test_overlapping_parts_fail_their_shard_instead_of_committing_duplicates(tmp
     layout = OutputLayout.open(str(tmp_path / "out"))
     rows = [_staged(layout, "a", 0, 1), _staged(layout, "a", 1, 2)]
     report = JobReport(output="out")
-    _drain(
-        Summaries(rows), {"a": 3}, {"a": _shard("a", 3)}, ShardCommitter(layout, "fp", report), 0.0
-    )
+    _run(Summaries(rows), {"a": 3}, {"a": _shard("a", 3)}, layout, report)
     assert "row(s) twice: 1" in report.failed["a"] and not report.shards
