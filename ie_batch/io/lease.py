@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ie_batch.io.layout import OutputLayout
+from ie_batch.io.storage import redact
 
 LEASE_FILE = "_lease.json"
 #: Seconds a lease lives without a heartbeat; the holder renews it every third of that.
@@ -72,7 +73,8 @@ class OutputLease:
     # Taking and giving back
     def acquire(self, url: str) -> None:
         """Take the lease or raise `LeaseHeld` naming the holder and how to break it; a lease
-        past its expiry is taken over."""
+        past its expiry is taken over. `url` names the output in the message (redacted)."""
+        url = redact(url)
         now = time.time()
         self._acquired_at = now
         if self._create(self._record(now)):

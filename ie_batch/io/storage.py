@@ -40,6 +40,14 @@ def open_filesystem(
     return fsspec.core.url_to_fs(url, **filesystem_options(url, storage))
 
 
+_USERINFO = re.compile(r"//[^/@\s]+@")
+
+
 def redact(url: str) -> str:
     """A URL fit for logs: any `user:secret@` part is removed."""
-    return re.sub(r"//[^/@\s]+@", "//", url)
+    return _USERINFO.sub("//", url)
+
+
+def has_credentials(url: str) -> bool:
+    """A URL with a `user[:secret]@` part (credentials belong in the environment)."""
+    return bool(_USERINFO.search(url))

@@ -22,9 +22,9 @@ from ie_batch.io.lease import DEFAULT_TTL_S, OutputLease
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.reading import iter_shard_batches
 from ie_batch.io.shards import Shard, ShardListing, count_rows, is_safe_name, list_shards
-from ie_batch.io.storage import redact
 from ie_batch.io.writing import read_parquet
 from ie_batch.job.actors import end_registered, start_registry
+from ie_batch.job.checks import check_job
 from ie_batch.job.commit import IncompleteShard, commit_shard, covered_rows, shard_parts
 from ie_batch.job.errors import RowError, Stage
 from ie_batch.job.extract_stage import result_table
@@ -100,10 +100,11 @@ def run_job(
     and unchanged since are skipped, unless `force`. The job holds the output's lease from
     before it writes anything until it ends (`LeaseHeld` when another job holds it)."""
     started = time.perf_counter()
+    check_job(config)
     listing = list_shards(config.input.paths, config.storage, exclude=[config.output])
     layout = OutputLayout.open(config.output, config.storage)
     lease = OutputLease(layout, ttl_s=lease_ttl_s)
-    lease.acquire(redact(config.output))
+    lease.acquire(config.output)
     try:
         report = JobReport(output=config.output, ignored=listing.ignored)
         _run(
