@@ -43,8 +43,10 @@ class RetryReport:
 
 
 def retryable(stages: Collection[str]) -> bool:
-    """A row worth asking again: it has errors, none of them from reading its input."""
-    return bool(stages) and Stage.READ not in stages
+    """A row worth asking again: an extraction error, and none from reading its input (that
+    would fail again), and not only a bad gold column (asking the model again cannot mend it:
+    such a row would be retried forever)."""
+    return Stage.EXTRACT in stages and Stage.READ not in stages
 
 
 @dataclass
@@ -123,7 +125,10 @@ def _extract(
     if not ray.is_initialized():
         ray.init(address=config.ray_address)
     dataset = add_extraction(
-        ray.data.from_arrow(pa.Table.from_pylist(rows)), config, engine_factory
+        ray.data.from_arrow(_blocks(rows, config.pool.batch_size)),
+        config,
+        engine_factory,
+        whole_blocks=True,
     )
     scorer = Scorer.for_config(config)
     fresh: dict[tuple[str, int], dict[str, Any]] = {}
@@ -132,6 +137,23 @@ def _extract(
         for row in scored.to_pylist():
             fresh[row[SHARD_COLUMN], row[ROW_COLUMN]] = row
     return fresh
+
+
+def _blocks(rows: list[dict[str, Any]], size: int) -> list[pa.Table]:
+    """The rows as blocks of `size` rows, one shard's rows to a block: each shard's table has
+    every column any of its rows has (not only the first row's), and shards whose columns
+    have different types never share a block."""
+    by_shard: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        by_shard[row[SHARD_COLUMN]].append(row)
+    blocks = []
+    for shard_rows in by_shard.values():
+        names = list(dict.fromkeys(name for row in shard_rows for name in row))
+        table = pa.Table.from_pylist(
+            [{name: row.get(name) for name in names} for row in shard_rows]
+        )
+        blocks += [table.slice(start, size) for start in range(0, table.num_rows, size)]
+    return blocks
 
 
 def _restage(

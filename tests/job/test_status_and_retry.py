@@ -113,3 +113,18 @@ def test_only_rows_another_attempt_may_fix_are_retryable():
     assert not retryable(set())
     assert not retryable({"read"})
     assert not retryable({"read", "extract"})
+    assert not retryable({"gold"})  # the model cannot mend a bad gold column
+
+
+def test_retried_rows_keep_every_column_whatever_the_first_retried_row_has():
+    from ie_batch.job.retry import _blocks
+
+    rows = [
+        {"_shard": "a", "_row": 0, "text": "x"},
+        {"_shard": "a", "_row": 1, "text": "y", "source": "wire"},
+        {"_shard": "b", "_row": 0, "text": "z", "source": 5},
+    ]
+    blocks = _blocks(rows, size=1)
+    assert [block.num_rows for block in blocks] == [1, 1, 1]
+    assert blocks[1].to_pylist() == [{"_shard": "a", "_row": 1, "text": "y", "source": "wire"}]
+    assert blocks[2].column("source").to_pylist() == [5]  # its own type, in its own block
