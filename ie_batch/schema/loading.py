@@ -28,6 +28,26 @@ _NATIVE_KEYS = {"task", "entities", "relations", "subjects", "events", "labels"}
 _EVENT_KEY_SUFFIXES = ("触发词", " trigger", "_trigger")
 
 
+class _DuplicateKey(yaml.YAMLError):
+    def __init__(self, key: str, line: int) -> None:
+        super().__init__(f"{key} appears twice (line {line})")
+        self.key, self.line = key, line
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML where a key given twice in one mapping is an error: the YAML default keeps
+    the last one, and a hand-written schema would silently lose labels."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 class SchemaError(ValueError):
     """A schema that cannot be used, with where and why."""
 
@@ -49,7 +69,9 @@ def load_schema(path: str | Path, task: str | None = None) -> AnySchema:
     if path.suffix == ".json" and _looks_like_iepile(text):
         return _from_iepile(text, source, task or _task_from_path(path), default_name)
     try:
-        data = yaml.safe_load(text)  # YAML is a superset of JSON
+        data = yaml.load(text, Loader=_StrictLoader)  # YAML is a superset of JSON
+    except _DuplicateKey as exc:
+        raise SchemaError(source, exc.key, f"appears twice (line {exc.line})") from None
     except yaml.YAMLError as exc:
         raise SchemaError(source, "", f"expected YAML or JSON ({exc})") from exc
     return schema_from_data(data, source=source, default_name=default_name, task=task)

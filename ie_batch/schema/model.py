@@ -60,11 +60,27 @@ class EventSpec(_Frozen):
 LabelInput = list[Any] | dict[str, Any]
 
 
+def label_name(name: Any, field: str) -> str:
+    """A label name as written: a non-blank string. A YAML boolean (`yes`, `no`, `on`), a number
+    or null in its place is an error naming it, not a label called "True"."""
+    if isinstance(name, bool) or name is None:
+        raise ValueError(
+            f"{field}: {name!r} is a YAML {'boolean' if name is not None else 'null'}, not a "
+            "label name; quote it"
+        )
+    if not isinstance(name, str):
+        raise ValueError(f"{field}: expected a label name (a string), got {type(name).__name__}")
+    if not name.strip():
+        raise ValueError(f"{field}: a label name must not be blank")
+    return name
+
+
 def _labels_from(value: Any, field: str) -> list[LabelSpec]:
     """Accept `[name, ...]`, `[{name, description}, ...]` or `{name: description}`."""
     if isinstance(value, dict):
         items = []
         for name, description in value.items():
+            name = label_name(name, f"{field}.{name}")
             if description is not None and not isinstance(description, str):
                 raise ValueError(
                     f"{field}.{name}: expected a description string or nothing, "
@@ -76,8 +92,9 @@ def _labels_from(value: Any, field: str) -> list[LabelSpec]:
         items = []
         for position, item in enumerate(value):
             if isinstance(item, str):
-                items.append(LabelSpec(name=item))
+                items.append(LabelSpec(name=label_name(item, f"{field}[{position}]")))
             elif isinstance(item, dict):
+                label_name(item.get("name"), f"{field}[{position}].name")
                 items.append(LabelSpec(**item))
             else:
                 raise ValueError(
@@ -94,6 +111,10 @@ def _reject_duplicates(names: list[str], field: str) -> None:
         if name in seen:
             raise ValueError(f"{field}: label {name!r} appears twice")
         seen.add(name)
+
+
+def _roles(roles: Any, field: str) -> tuple[str, ...]:
+    return tuple(label_name(role, f"{field}[{i}]") for i, role in enumerate(roles))
 
 
 class _SchemaBase(_Frozen):
@@ -198,9 +219,10 @@ class EeSchema(_SchemaBase):
         specs: list[EventSpec] = []
         if isinstance(value, dict):  # {type: [role, ...]}, PP-UIE style
             for name, roles in value.items():
+                name = label_name(name, f"events.{name}")
                 if not isinstance(roles, list):
                     raise ValueError(f"events.{name}: expected a list of argument roles")
-                specs.append(EventSpec(name=str(name), roles=tuple(map(str, roles))))
+                specs.append(EventSpec(name=name, roles=_roles(roles, f"events.{name}")))
         elif isinstance(value, list):
             for position, item in enumerate(value):
                 if isinstance(item, str):
@@ -213,6 +235,10 @@ class EeSchema(_SchemaBase):
                         item["roles"] = item.pop("arguments")
                     if "name" not in item:
                         raise ValueError(f"events[{position}].type: expected an event type name")
+                    label_name(item["name"], f"events[{position}].type")
+                    if not isinstance(item.get("roles", []), list | tuple):
+                        raise ValueError(f"events[{position}].arguments: expected a list of roles")
+                    item["roles"] = _roles(item.get("roles", []), f"events[{position}].arguments")
                     specs.append(EventSpec(**item))
                 else:
                     raise ValueError(
@@ -242,6 +268,16 @@ class ClassificationSchema(_SchemaBase):
         labels = _labels_from(value, "labels")
         _reject_duplicates([label.name for label in labels], "labels")
         return labels
+
+    @model_validator(mode="after")
+    def _none_is_no_class(self) -> ClassificationSchema:
+        for position, label in enumerate(self.labels):
+            if label.name == self.none_label:
+                raise ValueError(
+                    f"labels[{position}]: {label.name!r} is the answer of a slice where no label "
+                    "fits; name the class otherwise"
+                )
+        return self
 
     @property
     def label_specs(self) -> tuple[LabelSpec, ...]:

@@ -134,3 +134,29 @@ def test_unreadable_and_unparsable_files_are_schema_errors(tmp_path):
     broken.write_text("task: [ner\n", encoding="utf-8")
     with pytest.raises(SchemaError, match="expected YAML or JSON"):
         load_schema(broken)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "task: ner\nentities:\n  person: a\n  person: b\n",
+            "field 'person': appears twice (line 4)",
+        ),
+        ("task: ner\nentities: [person, '  ']\n", "a label name must not be blank"),
+        ("task: ner\nentities:\n  yes: agreement\n", "True is a YAML boolean, not a label name"),
+        ("task: ner\nentities: [person, no]\n", "got bool"),
+        ("task: classification\nlabels: [sports, none]\n", "'none' is the answer of a slice"),
+        (
+            "task: ee\nevents:\n  - type: attack\n    arguments: [place, 3]\n",
+            "expected a label name (a string), got int",
+        ),
+        ("task: ee\nevents:\n  attack: [place, true]\n", "True is a YAML boolean"),
+    ],
+)
+def test_a_strict_schema_file_names_what_is_wrong(tmp_path, text, message):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(SchemaError) as refused:
+        load_schema(path)
+    assert message in str(refused.value) and str(path) in str(refused.value)
