@@ -1,21 +1,17 @@
 """The job configuration: one validated object, every field described.
 
-It is plain data (no side effects on construction), so it pickles to Ray actors as is and hashes
-into the manifest: a shard committed under one configuration is reprocessed under another.
+It is plain data (no side effects on construction), so it pickles to Ray actors as is; what of it
+changes a result is hashed into each commit marker by `ie_batch.fingerprint`.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import hashlib
-import json
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from ie_batch.schema.catalog import schema_text
 
 
 class _Section(BaseModel):
@@ -170,23 +166,6 @@ class JobConfig(_Section):
         if isinstance(value, list):
             return [{"schema": item} if isinstance(item, str) else item for item in value]
         return value
-
-    def fingerprint(self) -> str:
-        """What produced a shard's results: the config minus where it reads and writes and
-        how it is scheduled (pool size does not change a result; a schema or model does)."""
-        relevant = self.model_dump(
-            mode="json",
-            exclude={
-                "input": {"paths", "limit"},
-                "output": True,
-                "ray_address": True,
-                "pool": True,
-                "storage": True,
-            },
-        )
-        relevant["schema_contents"] = [schema_text(ref.schema_) for ref in self.schemas]
-        blob = json.dumps(relevant, sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
 class ConfigError(ValueError):

@@ -1,4 +1,4 @@
-"""The job configuration: validation with named fields, YAML loading, the fingerprint."""
+"""The job configuration: validation with named fields, YAML loading."""
 
 import pytest
 
@@ -126,51 +126,6 @@ def test_load_config_errors_name_the_file(tmp_path):
     invalid.write_text("input: {paths: [a]}\nschemas: [x]\noutput: o\nengine: {kind: sglang}\n")
     with pytest.raises(ConfigError, match=rf"{invalid}: field 'engine\.kind'"):
         load_config(invalid)
-
-
-def test_fingerprint_is_stable_and_short():
-    assert config_from_data(MINIMAL).fingerprint() == config_from_data(MINIMAL).fingerprint()
-    assert len(config_from_data(MINIMAL).fingerprint()) == 16
-
-
-def test_fingerprint_changes_with_the_model():
-    base = config_from_data(MINIMAL).fingerprint()
-    assert _with(engine={"model": "embedded:1.5b"}).fingerprint() != base
-
-
-def test_fingerprint_changes_with_prompt_settings():
-    base = config_from_data(MINIMAL).fingerprint()
-    assert _with(prompt={"format": "iepile"}).fingerprint() != base
-    assert _with(engine={"max_tokens": 128}).fingerprint() != base
-
-
-def test_fingerprint_changes_when_a_schema_file_changes(tmp_path):
-    schema = tmp_path / "mine.yaml"
-    schema.write_text("task: ner\nentities: [person, location]\n", encoding="utf-8")
-    config = _with(schemas=[str(schema)])
-    before = config.fingerprint()
-    assert config.fingerprint() == before
-    schema.write_text("task: ner\nentities: [person, location, date]\n", encoding="utf-8")
-    assert config.fingerprint() != before
-
-
-def test_fingerprint_ignores_where_the_job_reads_and_writes():
-    base = config_from_data(MINIMAL).fingerprint()
-    assert _with(output="s3://other/place/").fingerprint() == base
-    assert _with(input={"paths": ["elsewhere/*.jsonl"], "limit": 5}).fingerprint() == base
-    assert _with(ray_address="ray://head:10001").fingerprint() == base
-
-
-def test_fingerprint_changes_with_the_text_column():
-    assert (
-        _with(input={"text_column": "body"}).fingerprint()
-        != config_from_data(MINIMAL).fingerprint()
-    )
-
-
-def test_fingerprint_ignores_how_many_actors_run_the_job():
-    base = config_from_data(MINIMAL).fingerprint()
-    assert _with(pool={"min_actors": 2, "max_actors": 8}).fingerprint() == base
 
 
 def test_a_schema_can_be_limited_to_some_shards():

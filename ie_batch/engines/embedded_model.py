@@ -26,6 +26,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,8 @@ MARKER_NAME = "ie_batch_model.json"
 EMBEDDED_PREFIX = "embedded"
 DEFAULT_SIZE = "0.5b"
 _CHUNK = 1 << 20
+#: Model names that are not paths: Hugging Face ids ("org/name").
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 Log = Callable[[str], None]
 
@@ -129,6 +132,26 @@ EMBEDDED_MODELS: dict[str, EmbeddedModel] = {
 
 
 # --------------------------------------------------------------------------- public entry points
+
+
+def is_local_model_path(model: str) -> bool:
+    """A model name that is a path on this machine, not the embedded model nor a Hugging Face
+    id ("org/name")."""
+    if model == EMBEDDED_PREFIX or model.startswith(EMBEDDED_PREFIX + ":"):
+        return False
+    return model.startswith(("/", "./", "../", "~")) or not _HUB_ID.match(model)
+
+
+def embedded_identity(model: str) -> str | None:
+    """What an embedded model name stands for: its GGUF's pinned sha256 (None for other names)."""
+    if model == EMBEDDED_PREFIX:
+        size = DEFAULT_SIZE
+    elif model.startswith(EMBEDDED_PREFIX + ":"):
+        size = model.split(":", 1)[1]
+    else:
+        return None
+    spec = EMBEDDED_MODELS.get(size)
+    return f"{spec.name}@sha256:{spec.sha256}" if spec else model
 
 
 def resolve_model(model: str, cache_dir: Path | None = None, log: Log = print) -> str:

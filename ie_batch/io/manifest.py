@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import asdict, fields
 from typing import Any
 
+from ie_batch.fingerprint import Fingerprint
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.shards import Shard
 
@@ -25,13 +26,13 @@ class Manifest:
     def entry(self, shard_name: str) -> dict[str, Any] | None:
         return self.layout.read_json(self.layout.marker_path(shard_name))
 
-    def is_committed(self, shard: Shard, fingerprint: str) -> bool:
+    def is_committed(self, shard: Shard, fingerprint: Fingerprint) -> bool:
         """Committed under `fingerprint` from exactly this input (and not cut short by a
         --limit), with its data in place: a marker is never trusted over missing data."""
         entry = self.entry(shard.name)
         return entry is not None and self.is_current(entry, shard, fingerprint)
 
-    def is_current(self, entry: dict[str, Any], shard: Shard, fingerprint: str) -> bool:
+    def is_current(self, entry: dict[str, Any], shard: Shard, fingerprint: Fingerprint) -> bool:
         """`entry` (a marker) is this shard's, under `fingerprint`, and its data is there."""
         has_data = not entry.get("result_rows") or bool(self.layout.data_parts(shard.name))
         return entry_matches(entry, shard, fingerprint) and has_data
@@ -45,6 +46,14 @@ class Manifest:
         }
         self.layout.write_json(self.layout.marker_path(shard.name), entry)
 
+    def adopt(self, shard: Shard, fingerprint: Fingerprint) -> None:
+        """Rewrite a committed marker that carries the legacy fingerprint under the current one,
+        so the migration happens once per shard, not on every run."""
+        entry = self.entry(shard.name)
+        if entry is not None and entry.get("fingerprint") != fingerprint.value:
+            entry["fingerprint"] = fingerprint.value
+            self.layout.write_json(self.layout.marker_path(shard.name), entry)
+
     def entries(self) -> list[dict[str, Any]]:
         return [entry for _, entry in self.marker_files()]
 
@@ -57,11 +66,11 @@ class Manifest:
         return [(path, self.layout.read_json(path)) for path in paths]
 
 
-def entry_matches(entry: dict[str, Any], shard: Shard, fingerprint: str) -> bool:
+def entry_matches(entry: dict[str, Any], shard: Shard, fingerprint: Fingerprint) -> bool:
     return (
         (entry.get("path"), entry.get("size"), entry.get("version"))
         == (shard.path, shard.size, shard.version)
-        and entry.get("fingerprint") == fingerprint
+        and fingerprint.accepts(entry.get("fingerprint"))
         and entry.get("result_rows") == entry.get("rows")  # not cut short by a --limit
     )
 

@@ -7,15 +7,12 @@ where a local path says, its storage URLs carry no credentials.
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 from ie_batch.config import JobConfig
+from ie_batch.engines.embedded_model import is_local_model_path
 from ie_batch.io.storage import has_credentials, redact
 from ie_batch.job.routing import load_job_schemas
-
-#: Model names that are not paths: the embedded model, Hugging Face ids ("org/name").
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
 
 
 class JobCheckError(ValueError):
@@ -36,11 +33,11 @@ def check_job(config: JobConfig) -> None:
             )
     load_job_schemas(config)  # raises SchemaError or DuplicateSchemaName, naming the schema
     model = config.engine.model
-    if _looks_local(model) and not Path(model).expanduser().exists():
+    if is_local_model_path(model) and not Path(model).expanduser().exists():
         raise JobCheckError(f"engine.model: {model}: no such file or folder")
-
-
-def _looks_local(model: str) -> bool:
-    if model == "embedded" or model.startswith("embedded:"):
-        return False
-    return model.startswith(("/", "./", "../", "~")) or not _HUB_ID.match(model)
+    for field, path in [
+        ("engine.lora_adapter", config.engine.lora_adapter),
+        ("prompt.examples", config.prompt.examples if config.prompt.few_shot_k else None),
+    ]:
+        if path and not Path(path).expanduser().exists():
+            raise JobCheckError(f"{field}: {path}: no such file or folder")

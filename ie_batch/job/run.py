@@ -16,6 +16,7 @@ from rich.console import Console
 
 from ie_batch.config import JobConfig
 from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.fingerprint import Fingerprint, fingerprint_of
 from ie_batch.io.job_record import write_job_record
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.lease import DEFAULT_TTL_S, OutputLease
@@ -110,7 +111,7 @@ def run_job(
         _run(
             config,
             listing,
-            ShardCommitter(layout, config.fingerprint(), report, lease),
+            ShardCommitter(layout, fingerprint_of(config), report, lease),
             engine_factory,
             force,
             started,
@@ -136,12 +137,13 @@ def _run(
 
     layout, report = committer.layout, committer.report
     manifest = Manifest(layout)
-    write_job_record(layout, config, committer.fingerprint)
+    write_job_record(layout, config, committer.fingerprint.value)
     _print_ignored(listing.ignored)
     _retire_renamed(layout, manifest, listing.shards)
     pending: list[Shard] = []
     for shard in listing.shards:
         if not force and manifest.is_committed(shard, committer.fingerprint):
+            manifest.adopt(shard, committer.fingerprint)
             report.skipped.append(shard.name)
         else:
             pending.append(shard)
@@ -281,7 +283,7 @@ class ShardCommitter:
     def __init__(
         self,
         layout: OutputLayout,
-        fingerprint: str,
+        fingerprint: Fingerprint,
         report: JobReport,
         lease: OutputLease | None = None,
         scorer: Scorer | None = None,
@@ -327,7 +329,9 @@ class ShardCommitter:
         if self.lease is not None:
             self.lease.check()
         try:
-            commit_shard(self.layout, shard, self.fingerprint, tally, self.expected[shard.name])
+            commit_shard(
+                self.layout, shard, self.fingerprint.value, tally, self.expected[shard.name]
+            )
         except IncompleteShard as exc:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
         else:

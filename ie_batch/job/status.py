@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ie_batch.config import StorageConfig
+from ie_batch.fingerprint import fingerprint_of
 from ie_batch.io.job_record import read_job_config
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.manifest import Manifest
@@ -39,7 +40,7 @@ class StatusReport:
 def job_status(output: str, storage: StorageConfig | None = None) -> StatusReport:
     layout = OutputLayout.open(output, storage)
     config = read_job_config(layout)
-    fingerprint = config.fingerprint()
+    fingerprint = fingerprint_of(config)
     manifest = Manifest(layout)
     entries = {entry["name"]: entry for entry in manifest.entries()}
     states: list[ShardState] = []

@@ -45,3 +45,13 @@ def test_an_unknown_schema_and_a_missing_local_model_fail_before_anything_runs(t
         check_job(_config(engine={"model": str(missing)}))
     check_job(_config(engine={"model": "Qwen/Qwen2.5-7B-Instruct"}))  # a hub id is not checked
     check_job(_config())
+
+
+def test_a_missing_adapter_or_examples_file_fails_before_anything_runs(tmp_path):
+    adapter = tmp_path / "adapters" / "mine"
+    with pytest.raises(JobCheckError, match=f"engine.lora_adapter: {adapter}: no such file"):
+        check_job(_config(engine={"lora_adapter": str(adapter)}))
+    examples = tmp_path / "examples.jsonl"
+    with pytest.raises(JobCheckError, match=f"prompt.examples: {examples}: no such file"):
+        check_job(_config(prompt={"examples": str(examples), "few_shot_k": 2}))
+    check_job(_config(prompt={"examples": str(examples), "few_shot_k": 0}))  # not shown: unused

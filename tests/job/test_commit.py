@@ -3,6 +3,7 @@
 import pyarrow as pa
 import pytest
 
+from ie_batch.fingerprint import Fingerprint
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.manifest import Manifest, shard_of
 from ie_batch.io.shards import Shard
@@ -10,6 +11,7 @@ from ie_batch.job.commit import IncompleteShard, commit_shard
 from ie_batch.job.tally import Tally
 from ie_batch.metrics import Evaluation
 
+FP = Fingerprint("fp")
 SHARD = Shard(path="/in/a.jsonl", name="a", format="jsonl", size=10, version="1", rows=2)
 
 
@@ -26,8 +28,8 @@ def test_a_commit_publishes_the_staged_shard_and_writes_its_marker_last(tmp_path
     metrics = layout.read_json(layout.metrics_path("a"))
     assert (metrics["shard"], metrics["path"], metrics["rows"]) == ("a", "/in/a.jsonl", 2)
     manifest = Manifest(layout)
-    assert manifest.is_committed(SHARD, "fp")
-    assert not manifest.is_committed(SHARD, "other")
+    assert manifest.is_committed(SHARD, FP)
+    assert not manifest.is_committed(SHARD, Fingerprint("other"))
     entry = manifest.entry("a")
     assert (entry["result_rows"], entry["error_rows"]) == (2, 1)
     assert shard_of(entry) == SHARD
@@ -37,16 +39,16 @@ def test_a_shard_cut_short_is_not_committed(tmp_path):
     layout = OutputLayout.open(str(tmp_path / "out"))
     layout.stage_part("a", "part-000000000-000000000", pa.table({"_row": [0]}))
     commit_shard(layout, SHARD, "fp", Tally(rows=1, evaluation=Evaluation()), expected_rows=1)
-    assert not Manifest(layout).is_committed(SHARD, "fp")
+    assert not Manifest(layout).is_committed(SHARD, FP)
 
 
 def test_a_marker_whose_data_is_gone_is_not_trusted(tmp_path):
     layout = OutputLayout.open(str(tmp_path / "out"))
     layout.stage_part("a", "part-000000000-000000001", pa.table({"_row": [0, 1]}))
     commit_shard(layout, SHARD, "fp", Tally(rows=2), expected_rows=2)
-    assert Manifest(layout).is_committed(SHARD, "fp")
+    assert Manifest(layout).is_committed(SHARD, FP)
     layout.fs.rm(layout.data_dir("a"), recursive=True)  # a clear killed after the data went
-    assert not Manifest(layout).is_committed(SHARD, "fp")
+    assert not Manifest(layout).is_committed(SHARD, FP)
 
 
 @pytest.mark.parametrize(

@@ -3,12 +3,15 @@ yields the summary rows the plan would."""
 
 import pyarrow as pa
 
+from ie_batch.fingerprint import Fingerprint
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.shards import Shard
 from ie_batch.job.run import JobReport, ShardCommitter, _drain
 from ie_batch.job.tally import Tally
 from ie_batch.job.write_stage import ShardSummary
+
+FP = Fingerprint("fp")
 
 
 class Summaries:
@@ -27,7 +30,7 @@ def _shard(name, rows):
 
 def _run(summaries, expected, shards, layout, report):
     """Drain `summaries` as the driver does, then decide every shard still open."""
-    committer = ShardCommitter(layout, "fp", report)
+    committer = ShardCommitter(layout, FP, report)
     committer.expect(list(shards.values()), expected)
     _drain(summaries, committer, 0.0)
     committer.finish()
@@ -46,7 +49,7 @@ def test_a_part_summarised_twice_counts_once(tmp_path):
     shards = {"a": _shard("a", 4)}
     _run(Summaries([a, a, b]), {"a": 4}, shards, layout, report)
     assert report.shards["a"].rows == 4 and report.ok
-    assert Manifest(layout).is_committed(shards["a"], "fp")
+    assert Manifest(layout).is_committed(shards["a"], FP)
 
 
 def test_a_shard_short_of_rows_at_the_end_fails_alone_and_the_job_ends(tmp_path):
@@ -58,7 +61,7 @@ def test_a_shard_short_of_rows_at_the_end_fails_alone_and_the_job_ends(tmp_path)
     assert list(report.shards) == ["b"]
     assert "1 of its 3 rows were not written" in report.failed["a"]
     assert not report.ok
-    assert not Manifest(layout).is_committed(shards["a"], "fp")
+    assert not Manifest(layout).is_committed(shards["a"], FP)
 
 
 def test_overlapping_parts_fail_their_shard_instead_of_committing_duplicates(tmp_path):

@@ -139,9 +139,10 @@ def help_texts() -> dict[str, str]:
 
 def fingerprints() -> dict[str, str]:
     from ie_batch.config import load_config
+    from ie_batch.fingerprint import fingerprint_of
 
     return {
-        name: load_config(REPO / "examples" / name).fingerprint()
+        name: fingerprint_of(load_config(REPO / "examples" / name)).value
         for name in ("demo_en.yaml", "demo_zh.yaml")
     }
 

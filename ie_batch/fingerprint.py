@@ -1,0 +1,131 @@
+"""The fingerprint: what a shard's results were made from, so a rerun redoes exactly the shards
+whose results would differ.
+
+It covers, by content, what changes a result:
+
+- the schemas (each file's text);
+- the model: an embedded model by its pinned GGUF sha256, a local checkpoint by the bytes of its
+  files, a Hugging Face id by the id (and `engine_kwargs.revision` when given; the hub is not
+  asked, so pin a revision where the model behind an id may change);
+- the LoRA adapter by the bytes of its files, and the few-shot examples file by its bytes (only
+  when `few_shot_k` > 0: unused examples change nothing);
+- every other setting of `engine` (context length, answer cap, sampling, structured outputs,
+  dtype, quantization, `engine_kwargs`), of `prompt`, and the input's text and id columns.
+
+It leaves out what only changes where or how fast a job runs: input paths and `limit`, the
+output, `ray_address`, `pool`, `storage`, and the engine's memory and scheduling settings
+(`gpu_memory_utilization`, `cpu_kv_cache_gib`, `tensor_parallel_size`, `enforce_eager`,
+`enable_prefix_caching`). Changing those never reprocesses a lake.
+
+Outputs written before fingerprints were taken by content carry the legacy fingerprint (the
+whole configuration minus paths, pool and storage, with schemas by text). A legacy marker is
+still accepted when the configuration names no file that the legacy fingerprint took by path (no
+local model, adapter or used examples file), since then both mean the same results; otherwise the
+shard is processed once more and its results replaced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from ie_batch.config import JobConfig
+from ie_batch.engines.embedded_model import cache_root, embedded_identity, is_local_model_path
+from ie_batch.io.digest import content_digest
+from ie_batch.schema.catalog import schema_text
+
+#: Engine settings that change memory use or speed, never an answer.
+ENGINE_RUNTIME_FIELDS = frozenset(
+    {
+        "gpu_memory_utilization",
+        "cpu_kv_cache_gib",
+        "tensor_parallel_size",
+        "enforce_eager",
+        "enable_prefix_caching",
+    }
+)
+#: Fields taken by content below rather than by the path they hold.
+_BY_CONTENT = {"engine": {"model", "lora_adapter"}, "prompt": {"examples"}}
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """The fingerprint new commits are written with, and a legacy one a marker may carry."""
+
+    value: str
+    legacy: str | None = None
+
+    def accepts(self, recorded: object) -> bool:
+        return recorded == self.value or (self.legacy is not None and recorded == self.legacy)
+
+
+def fingerprint_of(config: JobConfig) -> Fingerprint:
+    return Fingerprint(_content_fingerprint(config), _legacy_fingerprint(config))
+
+
+def _content_fingerprint(config: JobConfig) -> str:
+    engine_excluded = set(ENGINE_RUNTIME_FIELDS) | _BY_CONTENT["engine"]
+    relevant = config.model_dump(
+        mode="json",
+        exclude={
+            "input": {"paths", "limit"},
+            "output": True,
+            "ray_address": True,
+            "pool": True,
+            "storage": True,
+            "engine": engine_excluded,
+            "prompt": _BY_CONTENT["prompt"],
+        },
+    )
+    examples = config.prompt.examples if config.prompt.few_shot_k else None
+    relevant["contents"] = {
+        "schemas": [schema_text(ref.schema_) for ref in config.schemas],
+        "model": model_identity(config.engine.model),
+        "lora_adapter": _digest(config.engine.lora_adapter),
+        "examples": _digest(examples),
+    }
+    return _hash(relevant)
+
+
+def model_identity(model: str) -> str:
+    """The model a name stands for, by content where the content is at hand."""
+    embedded = embedded_identity(model)
+    if embedded is not None:
+        return embedded
+    if is_local_model_path(model):
+        return f"sha256:{_digest(model)}"
+    return model
+
+
+def _digest(path: str | None) -> str | None:
+    return content_digest(path, cache_root()) if path else None
+
+
+def _legacy_fingerprint(config: JobConfig) -> str | None:
+    """The fingerprint versions before content hashing wrote, when it means the same results."""
+    takes_paths = (
+        is_local_model_path(config.engine.model)
+        or config.engine.lora_adapter
+        or (config.prompt.examples and config.prompt.few_shot_k)
+    )
+    if takes_paths:
+        return None
+    relevant = config.model_dump(
+        mode="json",
+        exclude={
+            "input": {"paths", "limit"},
+            "output": True,
+            "ray_address": True,
+            "pool": True,
+            "storage": True,
+        },
+    )
+    relevant["schema_contents"] = [schema_text(ref.schema_) for ref in config.schemas]
+    return _hash(relevant)
+
+
+def _hash(relevant: dict[str, Any]) -> str:
+    blob = json.dumps(relevant, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
