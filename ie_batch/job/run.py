@@ -122,6 +122,9 @@ def run_job(
     layout.write_json(layout.summary_path, report.summary())
     if print_report:
         print_table(report.shards, report.total)
+        if report.total.evaluation.unknown_gold_labels:
+            unknown = report.total.evaluation.unknown_gold_labels
+            console.print(f"ie_batch: warning: job: {describe_unknown_gold(unknown)}")
     return report
 
 
@@ -273,6 +276,24 @@ def _with_row_counts(
     return counted, limits, unreadable
 
 
+def _warn_unknown_gold(shard: str, tally: Tally) -> None:
+    unknown = tally.evaluation.unknown_gold_labels
+    if unknown:
+        console.print(f"ie_batch: warning: shard {shard}: {describe_unknown_gold(unknown)}")
+
+
+def describe_unknown_gold(unknown: dict[str, dict[str, int]]) -> str:
+    """One line naming the gold labels no schema of their task has, most frequent first."""
+    parts = []
+    for task, labels in sorted(unknown.items()):
+        ranked = sorted(labels.items(), key=lambda item: (-item[1], item[0]))
+        parts.append(f"{task}: " + ", ".join(f"{label!r} x{n}" for label, n in ranked))
+    return (
+        "gold labels that are not in the schema (scored as misses; the model is only offered "
+        "the schema's labels): " + "; ".join(parts)
+    )
+
+
 class ShardCommitter:
     """Keeps each shard's figures as summaries arrive, commits a shard once its rows are all
     written, records why one failed; commits nothing once the output's lease is lost.
@@ -336,6 +357,7 @@ class ShardCommitter:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
         else:
             self.report.committed(shard.name, tally)
+            _warn_unknown_gold(shard.name, tally)
 
     def fail(self, shard: Shard, reason: str) -> None:
         """The shard stays uncommitted (a rerun redoes it); why is recorded for `status`."""

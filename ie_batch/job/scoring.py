@@ -15,9 +15,15 @@ from ie_batch.config import JobConfig
 from ie_batch.job.columns import SHARD_COLUMN, input_row, row_id
 from ie_batch.job.errors import RowError, Stage
 from ie_batch.job.routing import Routing, load_job_schemas
-from ie_batch.metrics import ColumnShapeError, Evaluation, gold_from_row, score_document
+from ie_batch.metrics import (
+    ColumnShapeError,
+    Evaluation,
+    gold_from_row,
+    labels_outside,
+    score_document,
+)
 from ie_batch.results import DocumentResult
-from ie_batch.schema import AnySchema, ClassificationSchema
+from ie_batch.schema import AnySchema, ClassificationSchema, TaskKind
 
 
 @dataclass(frozen=True)
@@ -37,6 +43,7 @@ class Scorer:
         text_column: str = "text",
     ) -> None:
         self.kinds = {schema.name: schema.kind for schema in schemas}
+        self.labels = {schema.name: _known_labels(schema) for schema in schemas}
         self.multi_label = any(
             isinstance(s, ClassificationSchema) and s.multi_label for s in schemas
         )
@@ -85,7 +92,24 @@ class Scorer:
             row_id=row_id(row, self.id_column),
             text=text,
         )
+        evaluation.unknown_gold_labels = labels_outside(gold, self._known(asked))
         return RowScore(evaluation=evaluation)
+
+    def _known(self, asked: frozenset[str] | None) -> dict[TaskKind, frozenset[str]]:
+        """The labels the asked schemas offer, per task (several schemas of a task pool theirs)."""
+        known: dict[TaskKind, frozenset[str]] = {}
+        for name, labels in self.labels.items():
+            if asked is None or name in asked:
+                kind = self.kinds[name]
+                known[kind] = known.get(kind, frozenset()) | labels
+        return known
+
+
+def _known_labels(schema: AnySchema) -> frozenset[str]:
+    names = frozenset(schema.label_names)
+    if isinstance(schema, ClassificationSchema):
+        names |= {schema.none_label}
+    return names
 
 
 @lru_cache(maxsize=8)

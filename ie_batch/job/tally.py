@@ -40,4 +40,5 @@ class Tally:
             "seconds": round(self.seconds, 3),
             "scored_rows": self.evaluation.rows,
             "tasks": self.evaluation.metrics(),
+            "unknown_gold_labels": self.evaluation.unknown_gold_labels,
         }

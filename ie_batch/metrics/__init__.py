@@ -38,6 +38,7 @@ from ie_batch.metrics.gold import (
     ColumnShapeError,
     GoldLabels,
     gold_from_row,
+    labels_outside,
     prediction_from_row,
 )
 
@@ -59,6 +60,7 @@ __all__ = [
     "evaluate_rows",
     "extraction_counts",
     "gold_from_row",
+    "labels_outside",
     "gold_labels",
     "match_counts",
     "ner_counts",

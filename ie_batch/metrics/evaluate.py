@@ -34,7 +34,12 @@ from ie_batch.metrics.classification import (
 )
 from ie_batch.metrics.counts import Counts, sum_counts
 from ie_batch.metrics.extraction import extraction_counts
-from ie_batch.metrics.gold import GoldLabels, gold_from_row, prediction_from_row
+from ie_batch.metrics.gold import (
+    GoldLabels,
+    add_label_counts,
+    gold_from_row,
+    prediction_from_row,
+)
 from ie_batch.results import DocumentResult
 from ie_batch.schema.model import TaskKind
 
@@ -54,6 +59,8 @@ class Evaluation:
     classification: ClassificationCounts = field(default_factory=ClassificationCounts)
     bad_cases: list[BadCase] = field(default_factory=list)
     rows: int = 0
+    #: `{task: {label: occurrences}}` of gold labels not in the schemas (`labels_outside`).
+    unknown_gold_labels: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def __add__(self, other: Evaluation) -> Evaluation:
         if not isinstance(other, Evaluation):
@@ -63,6 +70,9 @@ class Evaluation:
             classification=self.classification + other.classification,
             bad_cases=[*self.bad_cases, *other.bad_cases],
             rows=self.rows + other.rows,
+            unknown_gold_labels=add_label_counts(
+                add_label_counts({}, self.unknown_gold_labels), other.unknown_gold_labels
+            ),
         )
 
     def __radd__(self, other: Any) -> Evaluation:
@@ -79,6 +89,7 @@ class Evaluation:
         self.classification = self.classification + other.classification
         self.bad_cases.extend(other.bad_cases)
         self.rows += other.rows
+        add_label_counts(self.unknown_gold_labels, other.unknown_gold_labels)
         return self
 
     def metrics(self) -> dict[str, dict[str, Any]]:

@@ -300,3 +300,39 @@ def _labels(column: str, value: Any) -> list[LabelScore]:
         else:
             labels.append(LabelScore(label=_label_name(column, f"item {i}", raw)))
     return labels
+
+
+def labels_outside(
+    gold: GoldLabels, known: Mapping[TaskKind, frozenset[str]]
+) -> dict[str, dict[str, int]]:
+    """`{task: {label: occurrences}}` of the gold labels a row uses that its schemas do not have
+    (a user's `sports` against a schema's `sport`). They still count as gold, so as misses:
+    the model is only ever offered the schema's labels. Tasks not in `known` are not checked."""
+    found: dict[str, dict[str, int]] = {}
+    for task, labels in _gold_label_names(gold):
+        if task not in gold.tasks or task not in known:
+            continue
+        for label in labels:
+            if label not in known[task]:
+                counts = found.setdefault(task.value, {})
+                counts[label] = counts.get(label, 0) + 1
+    return found
+
+
+def _gold_label_names(gold: GoldLabels) -> Iterator[tuple[TaskKind, list[str]]]:
+    result = gold.result
+    yield TaskKind.NER, [entity.type for entity in result.entities]
+    yield TaskKind.RE, [relation.relation for relation in result.relations]
+    yield TaskKind.EE, [event.type for event in result.events]
+    yield TaskKind.CLASSIFICATION, [label.label for label in result.labels]
+
+
+def add_label_counts(
+    into: dict[str, dict[str, int]], other: Mapping[str, Mapping[str, int]]
+) -> dict[str, dict[str, int]]:
+    """`into` with `other`'s counts added, task by task and label by label."""
+    for task, labels in other.items():
+        counts = into.setdefault(task, {})
+        for label, n in labels.items():
+            counts[label] = counts.get(label, 0) + n
+    return into
