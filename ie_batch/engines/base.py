@@ -43,5 +43,9 @@ class Engine(ABC):
     def count_tokens(self, prompt: Prompt) -> int:
         """Tokens the prompt takes once the chat template is applied."""
 
+    async def check_health(self) -> None:  # noqa: B027 - an engine with no process of its own
+        """Raise `EngineDead` when the engine can answer no prompt any more, so its owner (a
+        Serve replica's health check) replaces it instead of failing every request."""
+
     def shutdown(self) -> None:  # noqa: B027 - most engines hold nothing to release
         """Release the engine's processes and memory."""

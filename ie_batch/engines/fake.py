@@ -33,8 +33,14 @@ class FakeEngine(Engine):
         self.max_model_len = max_model_len
         self.max_tokens = max_tokens
         self.prompts_seen: list[Prompt] = []
+        self.dead = False  # set it to play an engine whose process died
+
+    async def check_health(self) -> None:
+        if self.dead:
+            raise EngineDead("fake: the engine is dead")
 
     async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
+        await self.check_health()
         await asyncio.sleep(self.delay_s * len(prompts))  # yield like a real engine would
         outputs = []
         for prompt in prompts:

@@ -126,5 +126,13 @@ class VllmEngine(Engine):
             finish_reason=completion.finish_reason,
         )
 
+    async def check_health(self) -> None:
+        from vllm.v1.engine.exceptions import EngineDeadError
+
+        try:
+            await self._engine.check_health()  # raises once the engine core process is gone
+        except EngineDeadError as exc:
+            raise EngineDead(f"vllm: the engine died: {exc}") from exc
+
     def shutdown(self) -> None:
         self._engine.shutdown()

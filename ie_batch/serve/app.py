@@ -9,17 +9,18 @@
         -> {"results": [{id, entities, relations, events, labels, errors}, ...],
             "model": ..., "usage": {"prompt_tokens": ..., "completion_tokens": ...}}
     GET  /v1/schemas   the schemas served by name
-    GET  /healthz
+    GET  /healthz      200 while the replica's engine is alive, else 503
 
 Each replica starts one async vLLM engine and runs every request through `BatchExtractor`, like
 an actor of the batch job: requests in flight on a replica share its engine, whose scheduler
 interleaves them. Requests are checked (`ie_batch.serve.requests`) before any engine time is
-spent; a refused one gets a 4xx status and `{"detail": "<what to fix>"}`.
+spent; a refused one gets a 4xx status and `{"detail": "<what to fix>"}` (a 413 also
+`"limit": {"name", "value"}`). Serve calls each replica's `check_health`, which asks the engine:
+a replica whose engine died fails it and is replaced.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from ray import serve
 
 from ie_batch import __version__
 from ie_batch.config import EngineConfig, PromptConfig
+from ie_batch.engines.base import EngineDead
 from ie_batch.engines.factory import EngineFactory, build_vllm_engine
 from ie_batch.extraction.extractor import BatchExtractor, ExtractionSettings
 from ie_batch.extraction.texts import extract_texts
@@ -36,14 +38,15 @@ from ie_batch.prompts import get_format
 from ie_batch.prompts.few_shot import load_few_shot
 from ie_batch.serve.requests import (
     ExtractRequest,
-    Limits,
     RequestError,
     SchemaCatalog,
+    decode_body,
     parse_extract_request,
+    read_body,
 )
-from ie_batch.serve.settings import DeploymentSettings, ServiceConfig, settings_from_args
+from ie_batch.serve.settings import DeploymentSettings, Limits, ServiceConfig, settings_from_args
 
-__all__ = ["ExtractionService", "api", "app", "app_builder", "build_app"]
+__all__ = ["ExtractionReplica", "ExtractionService", "api", "app", "app_builder", "build_app"]
 
 api = FastAPI(
     title="ie_batch",
@@ -54,7 +57,16 @@ api = FastAPI(
 
 @api.exception_handler(RequestError)
 async def _refused(request: Request, exc: RequestError) -> JSONResponse:
-    return JSONResponse(status_code=exc.status, content={"detail": exc.message})
+    return JSONResponse(status_code=exc.status, content=exc.content())
+
+
+@api.exception_handler(EngineDead)
+async def _engine_dead(request: Request, exc: EngineDead) -> JSONResponse:
+    # Not the request's fault: the next health check fails and Serve replaces the replica.
+    return JSONResponse(
+        status_code=503,
+        content={"detail": "this replica's engine died and the replica is being replaced; retry"},
+    )
 
 
 _EXTRACT_BODY = {
@@ -65,10 +77,9 @@ _EXTRACT_BODY = {
 }
 
 
-@serve.deployment
-@serve.ingress(api)
-class ExtractionService:
-    """One replica: one engine, the served schemas, and the request checks."""
+class ExtractionReplica:
+    """One replica: one engine, the served schemas, and the request checks. Plain Python, so
+    tests construct it with a fake engine; `ExtractionService` is it as a Serve deployment."""
 
     async def __init__(
         self, config: ServiceConfig, engine_factory: EngineFactory | None = None
@@ -83,11 +94,11 @@ class ExtractionService:
 
     @api.post("/v1/extract", openapi_extra=_EXTRACT_BODY)
     async def extract(self, request: Request) -> dict[str, Any]:
-        try:
-            body = json.loads(await request.body())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RequestError(400, f"the body is not valid JSON ({exc})") from None
-        call = parse_extract_request(body, self.config.limits, self.catalog)
+        limits = self.config.limits
+        raw = await read_body(request.stream(), request.headers.get("content-length"), limits)
+        call = parse_extract_request(
+            decode_body(raw), limits, self.catalog, self.format, self.config.prompt.label_order
+        )
         settings = ExtractionSettings.from_prompt(self.config.prompt, call.schemas, self.examples)
         extractor = BatchExtractor(call.schemas, self.engine, self.format, settings)
         results = await extract_texts(extractor, call.texts, batch_size=self.config.batch_size)
@@ -105,13 +116,32 @@ class ExtractionService:
         return {"schemas": self.catalog.describe()}
 
     @api.get("/healthz")
-    async def healthz(self) -> dict[str, Any]:
-        return {"status": "ok", "model": self.config.engine.model}
+    async def healthz(self) -> JSONResponse:
+        """200 while the engine answers its health check, else 503 (what a load balancer or a
+        probe in front of Serve needs; Serve itself calls `check_health`)."""
+        model = self.config.engine.model
+        try:
+            await self.engine.check_health()
+        except Exception as exc:  # noqa: BLE001 - any failure of the check: not healthy
+            detail = f"the engine is dead: {exc}"
+            return JSONResponse(
+                status_code=503, content={"status": "unhealthy", "model": model, "detail": detail}
+            )
+        return JSONResponse({"status": "ok", "model": model})
+
+    async def check_health(self) -> None:
+        """Serve calls this every `health_check_period_s`: raising (`EngineDead` once vLLM's
+        engine core is gone) marks the replica unhealthy, and Serve replaces it."""
+        await self.engine.check_health()
 
     def __del__(self) -> None:
         engine = self.__dict__.pop("engine", None)
         if engine is not None:
             engine.shutdown()
+
+
+#: The replica as a Serve deployment with the FastAPI routes; `build_app` binds it.
+ExtractionService = serve.deployment(serve.ingress(api)(ExtractionReplica))
 
 
 def build_app(

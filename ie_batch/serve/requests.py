@@ -2,22 +2,36 @@
 
 Plain Python and pydantic (no Ray, no FastAPI, no engine), so every rule is tested in
 milliseconds. A request that breaks one raises `RequestError` with the HTTP status to answer and
-a message that says what to fix: 400 for a body that is not JSON, 422 for one that is JSON but
-not a valid request (a field of the wrong shape, an unknown schema name, an invalid inline
-schema), 413 for one over the service's limits.
+a message that says what to fix: 400 for a body that is not JSON (or nested deeper than any
+request needs), 422 for one that is JSON but not a valid request (a field of the wrong shape, a
+string that cannot be encoded as UTF-8, an unknown schema name, an invalid inline schema), 413
+(`OverLimit`, naming the limit and its value) for one over the service's `Limits`.
+
+The checks run cheapest first and each bounds the next: the body's size before it is decoded,
+its depth before it is walked, the raw size of an inline schema before it is built, the
+prompts a request expands to before any of them is rendered.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import AsyncIterable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError, model_validator
 
+from ie_batch.prompts import PromptFormat, get_format
 from ie_batch.schema import AnySchema, SchemaError, load_schema, schema_from_data
 from ie_batch.schema.catalog import SHIPPED_SCHEMAS, DuplicateSchemaName, check_unique_names
+from ie_batch.schema.rotation import LabelOrder
+from ie_batch.serve.settings import Limits
+
+#: Arrays and objects a body may nest. A request needs about six (body, `schemas`, a schema,
+#: `events`, an event, its `arguments`); past this it is no request, and the decoder and every
+#: walk over the value stay far from Python's recursion limit.
+MAX_JSON_DEPTH = 32
 
 #: A schema in a request: a served schema's name, or an inline schema (a native mapping such as
 #: `{"task": "ner", "entities": [...]}`, a PP-UIE list of entity types, or a PP-UIE dict).
@@ -38,20 +52,23 @@ class RequestError(Exception):
         self.status = status
         self.message = message
 
+    def content(self) -> dict[str, Any]:
+        """The JSON body of the answer."""
+        return {"detail": self.message}
 
-class Limits(BaseModel):
-    """How much one request may ask; beyond these the service answers 413."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class OverLimit(RequestError):
+    """A request over one of the `Limits`: 413, and the answer names the limit and its value
+    (in the message, as the `limits.<name>` argument that raises it, and as `limit`), so a
+    client can split its request and an operator knows what to raise."""
 
-    max_texts: int = Field(default=64, ge=1, description="Texts per request at most.")
-    max_text_chars: int = Field(
-        default=20_000,
-        ge=1,
-        description="Characters per text at most (longer texts are split into windows that fit "
-        "the model's context, so this bounds the work one text can cause).",
-    )
-    max_schemas: int = Field(default=8, ge=1, description="Schemas per request at most.")
+    def __init__(self, where: str, amount: str, limit: str, value: int, per: str) -> None:
+        super().__init__(413, f"{where}: {amount}; the limit is {value} {per} (limits.{limit})")
+        self.limit = limit
+        self.value = value
+
+    def content(self) -> dict[str, Any]:
+        return {**super().content(), "limit": {"name": self.limit, "value": self.value}}
 
 
 class ExtractRequest(BaseModel):
@@ -143,52 +160,273 @@ class SchemaCatalog:
 
 @dataclass(frozen=True)
 class ExtractCall:
-    """A request that passed every check: what to run."""
+    """A request that passed every check: what to run, and the prompts it expands to."""
 
     texts: list[str]
     schemas: list[AnySchema]
+    prompts: int = 0
 
 
-def parse_extract_request(body: Any, limits: Limits, catalog: SchemaCatalog) -> ExtractCall:
-    """Check a decoded JSON body against the request model, the limits and the catalog."""
+async def read_body(
+    chunks: AsyncIterable[bytes], declared_length: str | None, limits: Limits
+) -> bytes:
+    """The request body, refused (413) as soon as it is known to exceed `max_body_bytes`: by
+    its declared Content-Length before anything is read, else while it streams in, so an
+    oversized body is never held whole."""
+    limit = limits.max_body_bytes
+    declared = (declared_length or "").strip()
+    if declared.isascii() and declared.isdigit():
+        # more digits than any real length: over every limit, and int() would refuse it
+        huge = len(declared) > 18
+        if huge or int(declared) > limit:
+            amount = f"more than {limit} bytes" if huge else f"{int(declared)} bytes"
+            raise OverLimit("body", amount, "max_body_bytes", limit, "per request")
+    body = bytearray()
+    async for chunk in chunks:
+        body += chunk
+        if len(body) > limit:
+            amount = f"more than {limit} bytes"
+            raise OverLimit("body", amount, "max_body_bytes", limit, "per request")
+    return bytes(body)
+
+
+def decode_body(raw: bytes) -> Any:
+    """The JSON value of a body; 400 when it is not JSON, or nests arrays and objects deeper
+    than `MAX_JSON_DEPTH` (the decoder's own recursion error included: a body of 100,000 `[`
+    is the client's mistake, not the server's)."""
+    too_deep = RequestError(
+        400,
+        "the body is nested too deeply: a request nests arrays and objects at most "
+        f"{MAX_JSON_DEPTH} levels",
+    )
+    try:
+        value = json.loads(raw)
+    except RecursionError:
+        raise too_deep from None
+    except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError, an integer of 5000 digits
+        raise RequestError(400, f"the body is not valid JSON ({exc})") from None
+    if _deeper_than(value, MAX_JSON_DEPTH):
+        raise too_deep
+    return value
+
+
+def count_prompts(
+    texts: int,
+    schemas: Sequence[AnySchema],
+    prompt_format: PromptFormat,
+    label_order: LabelOrder = "sorted",
+) -> int:
+    """The stage-1 prompts a request expands to, as `BatchExtractor` plans them: every text
+    asks every slice of every schema, the slices being the prompt format's rotation of the
+    schema's labels. Rotation only reorders labels, so one document's slice count is every
+    document's. Windows of a text longer than the context and run-off rounds come on top."""
+    return texts * sum(len(prompt_format.slices(schema, "0", label_order)) for schema in schemas)
+
+
+def parse_extract_request(
+    body: Any,
+    limits: Limits,
+    catalog: SchemaCatalog,
+    prompt_format: PromptFormat | None = None,
+    label_order: LabelOrder = "sorted",
+) -> ExtractCall:
+    """Check a decoded JSON body against the request model, the limits and the catalog.
+    `prompt_format` and `label_order` are the service's (default: the default format), since
+    they decide the slices and so the prompts a request costs."""
     if not isinstance(body, Mapping):
         raise RequestError(
             422, f"body: expected a JSON object with `texts` and `schema`, got {_json_type(body)}"
         )
     texts = body.get("texts")
     if isinstance(texts, list) and len(texts) > limits.max_texts:  # before looking at each one
-        raise RequestError(
-            413, f"texts: {len(texts)} texts; the limit is {limits.max_texts} per request"
+        raise OverLimit(
+            "texts", f"{len(texts)} texts", "max_texts", limits.max_texts, "per request"
         )
+    listed = body.get("schemas")
+    if isinstance(listed, list) and len(listed) > limits.max_schemas:  # the same for schemas
+        count = len(listed) + (body.get("schema") is not None)
+        raise OverLimit(
+            "schemas", f"{count} schemas", "max_schemas", limits.max_schemas, "per request"
+        )
+    _check_utf8(body)
     try:
         request = ExtractRequest.model_validate(body)
     except ValidationError as exc:
         raise RequestError(422, _first_error(exc)) from None
     for position, text in enumerate(request.texts):
         if len(text) > limits.max_text_chars:
-            raise RequestError(
-                413,
-                f"texts[{position}]: {len(text)} characters; the limit is "
-                f"{limits.max_text_chars} per text",
+            raise OverLimit(
+                f"texts[{position}]",
+                f"{len(text)} characters",
+                "max_text_chars",
+                limits.max_text_chars,
+                "per text",
             )
     specs = request.schema_specs()
     if len(specs) > limits.max_schemas:
-        raise RequestError(
-            413, f"schemas: {len(specs)} schemas; the limit is {limits.max_schemas} per request"
+        raise OverLimit(
+            "schemas", f"{len(specs)} schemas", "max_schemas", limits.max_schemas, "per request"
         )
-    placed = [(where, catalog.resolve(spec, where)) for where, spec in specs]
+    placed = []
+    for where, spec in specs:
+        inline = not isinstance(spec, str)
+        if inline:
+            _check_inline_size(spec, where, limits)
+        schema = catalog.resolve(spec, where)
+        if inline:
+            _check_inline_schema(schema, where, limits)
+        placed.append((where, schema))
     try:
         check_unique_names(placed)
     except DuplicateSchemaName as exc:
         raise RequestError(422, str(exc)) from None
-    return ExtractCall(texts=list(request.texts), schemas=[schema for _, schema in placed])
+    schemas = [schema for _, schema in placed]
+    prompts = count_prompts(len(request.texts), schemas, prompt_format or get_format(), label_order)
+    if prompts > limits.max_prompts:
+        raise OverLimit(
+            "texts x schema slices",
+            f"{prompts} prompts ({len(request.texts)} texts x "
+            f"{prompts // len(request.texts)} slices)",
+            "max_prompts",
+            limits.max_prompts,
+            "per request",
+        )
+    return ExtractCall(texts=list(request.texts), schemas=schemas, prompts=prompts)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than `limit` levels (iterative: no recursion)."""
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
+
+
+def _check_utf8(body: Mapping[str, Any]) -> None:
+    """422 naming the first string (or key) that cannot be encoded as UTF-8: JSON lets a body
+    carry a lone surrogate (`"\\ud800"`), which the tokenizer and the JSON answer would
+    each fail on later, as a 500. Each value is checked whole at C speed; the walk only goes
+    down into the one that fails, to name it."""
+    item: Any = body
+    path: list[str | int] = []
+    while not _encodes(item):
+        if isinstance(item, str):
+            problem = _unencodable(item)
+            raise RequestError(422, f"{_field(path)}: cannot be encoded as UTF-8 ({problem})")
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        for key, child in children:
+            if isinstance(key, str) and not _encodes(key):
+                where = _field(path) or "body"
+                problem = _unencodable(key)
+                raise RequestError(422, f"{where}: a key cannot be encoded as UTF-8 ({problem})")
+            if not _encodes(child):
+                path.append(key)
+                item = child
+                break
+        else:  # only a string can fail to encode, so some child did: never reached
+            return
+
+
+def _encodes(value: Any) -> bool:
+    try:
+        if isinstance(value, str):
+            value.encode("utf-8")
+        elif isinstance(value, dict | list):
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _unencodable(text: str) -> str | None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"a lone surrogate {text[exc.start]!r} at character {exc.start}"
+    return None
+
+
+def _check_inline_size(spec: Any, where: str, limits: Limits) -> None:
+    """413 when a list or mapping of an inline schema holds more than `max_labels` items,
+    before the schema is built: building a million labels takes seconds of the replica's
+    event loop, and no valid schema within the limits needs a longer list."""
+    limit = limits.max_labels
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(spec, ())]
+    while stack:
+        item, path = stack.pop()
+        if not isinstance(item, dict | list):
+            continue
+        if len(item) > limit:
+            raise OverLimit(
+                _field((where, *path)),
+                f"{len(item)} items",
+                "max_labels",
+                limit,
+                "per list or mapping of an inline schema",
+            )
+        children = item.items() if isinstance(item, dict) else enumerate(item)
+        stack.extend((child, (*path, key)) for key, child in children)
+
+
+def _check_inline_schema(schema: AnySchema, where: str, limits: Limits) -> None:
+    """413 for an inline schema with more labels, or longer names or descriptions, than the
+    limits allow: every label, with its description, is repeated in the prompts of its slice."""
+    labels = schema.label_specs
+    if len(labels) > limits.max_labels:
+        raise OverLimit(
+            where, f"{len(labels)} labels", "max_labels", limits.max_labels, "per inline schema"
+        )
+    names: list[tuple[str, str]] = [(f"name {_short(schema.name)}", schema.name)]
+    for label in labels:
+        names.append((f"label {_short(label.name)}", label.name))
+        names += [
+            (f"role {_short(role)} of {label.name!r}", role) for role in getattr(label, "roles", ())
+        ]
+        names += [
+            (f"subject type {_short(subject)}", subject)
+            for subject in getattr(label, "subject_types", ())
+        ]
+    for what, name in names:
+        if len(name) > limits.max_label_chars:
+            raise OverLimit(
+                where,
+                f"{what} has {len(name)} characters",
+                "max_label_chars",
+                limits.max_label_chars,
+                "per name",
+            )
+    descriptions = [("its description", schema.description)]
+    descriptions += [
+        (f"the description of {_short(label.name)}", label.description) for label in labels
+    ]
+    for what, description in descriptions:
+        if description is not None and len(description) > limits.max_description_chars:
+            raise OverLimit(
+                where,
+                f"{what} has {len(description)} characters",
+                "max_description_chars",
+                limits.max_description_chars,
+                "per description",
+            )
+
+
+def _short(name: str, keep: int = 10) -> str:
+    return repr(name if len(name) <= keep else name[:keep] + "…")
+
+
+def _field(path: Sequence[str | int]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in path).lstrip(
+        "."
+    )
 
 
 def _first_error(exc: ValidationError) -> str:
     error = exc.errors()[0]
-    field = "".join(
-        f"[{part}]" if isinstance(part, int) else f".{part}" for part in error["loc"]
-    ).lstrip(".")
+    field = _field(error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown field; a request has `texts`, `schema` and `schemas`"

@@ -1,9 +1,9 @@
 """How the endpoint is configured: what each replica runs, and how Serve deploys it.
 
-Plain pydantic (no Ray): `ServiceConfig` is what a replica receives; `DeploymentSettings` is what
-`build_app` turns into Serve deployment options; `settings_from_args` reads the flat string
-arguments of `serve run ie_batch.serve.app:app_builder key=value ...` (or the `args:` mapping of a
-Serve config file) into both.
+Plain pydantic (no Ray): `ServiceConfig` is what a replica receives, `Limits` the part of it that
+bounds one request; `DeploymentSettings` is what `build_app` turns into Serve deployment options;
+`settings_from_args` reads the flat string arguments of `serve run ie_batch.serve.app:app_builder
+key=value ...` (or the `args:` mapping of a Serve config file) into both.
 """
 
 from __future__ import annotations
@@ -14,11 +14,60 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ie_batch.config import EngineConfig, PromptConfig
-from ie_batch.serve.requests import Limits
 
 
 class _Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Settings):
+    """How much one request may ask; beyond any of these the service answers 413 naming it.
+
+    Each bounds work a single request can make one replica do before a token is generated:
+    requests in flight share the replica's event loop and engine, so one oversized request
+    delays every other one (and the replica's health check)."""
+
+    max_texts: int = Field(default=64, ge=1, description="Texts per request at most.")
+    max_text_chars: int = Field(
+        default=20_000,
+        ge=1,
+        description="Characters per text at most (longer texts are split into windows that fit "
+        "the model's context, so this bounds the work one text can cause).",
+    )
+    max_schemas: int = Field(default=8, ge=1, description="Schemas per request at most.")
+    max_labels: int = Field(
+        default=64,
+        ge=1,
+        description="Labels of one inline schema at most (entity types, relations, event types "
+        "or classes); also the items of any one list or mapping in it, such as an event's "
+        "roles, checked before the schema is built. Served schemas are not bounded.",
+    )
+    max_label_chars: int = Field(
+        default=100,
+        ge=1,
+        description="Characters of each name in an inline schema at most: its name, labels, "
+        "roles and subject types (each is repeated in the prompts).",
+    )
+    max_description_chars: int = Field(
+        default=500,
+        ge=1,
+        description="Characters of each description in an inline schema at most (the schema's "
+        "and its labels').",
+    )
+    max_prompts: int = Field(
+        default=1024,
+        ge=1,
+        description="Prompts one request expands to at most: texts x the slices its schemas are "
+        "asked in (as the prompt format rotates them). Windows of texts longer than the context "
+        "and run-off rounds come on top, bounded by max_text_chars.",
+    )
+    max_body_bytes: int = Field(
+        default=16 * 2**20,
+        ge=1,
+        description="Bytes of a request body at most, refused before it is decoded; the default "
+        "leaves room for max_texts texts of max_text_chars characters even when every "
+        "character is sent as a \\u escape pair (12 bytes).",
+    )
 
 
 class ServiceConfig(_Settings):

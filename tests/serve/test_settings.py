@@ -57,3 +57,24 @@ def test_nested_sections_from_a_serve_config_file():
 def test_bad_arguments_name_the_argument(args, says):
     with pytest.raises(ArgsError, match=says):
         settings_from_args(args)
+
+
+def test_the_new_limits_are_builder_arguments():
+    service, _ = settings_from_args(
+        {
+            "limits.max_labels": "16",
+            "limits.max_label_chars": "40",
+            "limits.max_description_chars": "200",
+            "limits.max_prompts": "256",
+            "limits.max_body_bytes": "1000000",
+        }
+    )
+    assert service.limits == Limits(
+        max_labels=16,
+        max_label_chars=40,
+        max_description_chars=200,
+        max_prompts=256,
+        max_body_bytes=1_000_000,
+    )
+    with pytest.raises(ArgsError, match="app argument 'limits.max_prompts'"):
+        settings_from_args({"limits.max_prompts": "0"})
