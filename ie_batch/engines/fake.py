@@ -123,23 +123,43 @@ class FailingAnswers:
 class CrashingAnswers:
     """Wraps an answer function and kills its own process on every prompt that mentions one of
     `words`, the way a native crash (`os._exit`) or the kernel's OOM killer (SIGKILL) does:
-    nothing is raised, the actor is just gone. For tests of poison-row isolation."""
+    nothing is raised, the actor is just gone. For tests of poison-row isolation; with
+    `once_marker` (a file path) only the first such prompt of the whole job kills, as a one-off
+    crash does."""
 
-    def __init__(self, inner: AnswerFn, words: list[str], signal_kill: bool = False) -> None:
+    def __init__(
+        self,
+        inner: AnswerFn,
+        words: list[str],
+        signal_kill: bool = False,
+        once_marker: str | None = None,
+    ) -> None:
         self.inner = inner
         self.words = words
         self.signal_kill = signal_kill
+        self.once_marker = once_marker
 
     def __call__(self, prompt: Prompt) -> str:
         import os
         import signal
 
         user = prompt.messages[-1].content
-        if any(word in user for word in self.words):
+        if any(word in user for word in self.words) and self._first_time():
             if self.signal_kill:
                 os.kill(os.getpid(), signal.SIGKILL)
             os._exit(134)
         return self.inner(prompt)
+
+    def _first_time(self) -> bool:
+        import os
+
+        if self.once_marker is None:
+            return True
+        try:
+            os.close(os.open(self.once_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            return False
+        return True
 
 
 class DyingEngineAnswers:

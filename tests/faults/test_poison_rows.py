@@ -40,3 +40,24 @@ def test_a_poison_row_becomes_an_error_row_and_the_job_ends(ray_runtime, tmp_pat
     assert all(
         row["entities"] for key, row in results.items() if key.startswith("r") and key != "r6"
     )
+
+
+def test_an_actor_killed_once_mid_batch_costs_no_row(ray_runtime, tmp_path):
+    corpus = tmp_path / "in"
+    rows = [{"id": f"r{i}", "text": f"Ada wrote note {i}."} for i in range(10)]
+    rows[5]["text"] = "CRASH once here, Ada."
+    write_jsonl(corpus / "a.jsonl", rows)
+    output, marker = tmp_path / "out", tmp_path / "crashed"
+    answers = CrashingAnswers(LEXICON, ["CRASH"], signal_kill=True, once_marker=str(marker))
+
+    report = run_job(
+        job(corpus, output), engine_factory=FakeEngineFactory(answers), print_report=False
+    )
+
+    assert marker.exists(), "the actor was never killed: the test proved nothing"
+    assert report.ok and report.shards["a"].error_rows == 0
+    from ie_batch.api import read_results
+
+    results = {row["id"]: row for row in read_results(str(output)).to_pylist()}
+    assert sorted(results) == sorted(r["id"] for r in rows)
+    assert all(not row["errors"] and row["entities"] for row in results.values())
