@@ -28,7 +28,7 @@ class ShardDatasource(Datasource):
         fs: AbstractFileSystem,
         shards: list[Shard],
         batch_rows: int = 1024,
-        row_limits: dict[str, int] | None = None,
+        row_limits: dict[str, int | None] | None = None,
         failures: OutputLayout | None = None,
         text_column: str = "text",
         only_rows: dict[str, frozenset[int]] | None = None,

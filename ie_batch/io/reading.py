@@ -28,6 +28,7 @@ from ie_batch.job.columns import (
     READ_ERROR_TYPE,
     ROW_COLUMN,
     SHARD_COLUMN,
+    SHARD_ROWS_COLUMN,
     kept_name,
 )
 
@@ -73,15 +74,24 @@ def _tagged_batches(
         else _jsonl_batches(fs, shard, batch_rows, _ColumnTypes(text_column))
     )
     first_row = 0
+    held: pa.Table | None = None  # one block held back, so the last one can carry the count
     for table in batches:
         if limit is not None and first_row + table.num_rows > limit:
             table = table.slice(0, max(0, limit - first_row))
         if table.num_rows == 0:
-            return
-        yield _tag(table, shard, first_row)
+            break
+        if held is not None:
+            yield _with_shard_rows(held, None)
+        held = _tag(table, shard, first_row)
         first_row += table.num_rows
         if limit is not None and first_row >= limit:
-            return
+            break
+    if held is not None:
+        yield _with_shard_rows(held, first_row)
+
+
+def _with_shard_rows(table: pa.Table, rows: int | None) -> pa.Table:
+    return table.append_column(SHARD_ROWS_COLUMN, pa.array([rows] * table.num_rows, pa.int64()))
 
 
 def _tag(table: pa.Table, shard: Shard, first_row: int) -> pa.Table:

@@ -1,9 +1,11 @@
 """The row format between the job's stages: bookkeeping column names, ids and pass-through.
 
-A row read from a shard carries `_shard` and `_row` (its shard and 0-based row number) and
-`_read_error` (why it could not be read, or null). The extraction stage adds the result columns,
-`_errors` (the row's errors as typed records) and `_seconds` (its share of the batch's wall
-time); the write stage drops the last two before a part is written.
+A row read from a shard carries `_shard` and `_row` (its shard and 0-based row number),
+`_read_error` (why it could not be read, or null) and `_shard_rows` (on the rows of the shard's
+last block, the shard's row count, so the driver learns it without reading the file itself; null
+on every other row). The extraction stage adds the result columns, `_errors` (the row's errors
+as typed records) and `_seconds` (its share of the batch's wall time); the write stage drops
+`_shard_rows`, `_errors` and `_seconds` before a part is written.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ ROW_COLUMN = "_row"
 READ_ERROR_COLUMN = "_read_error"
 ERRORS_COLUMN = "_errors"
 SECONDS_COLUMN = "_seconds"
+SHARD_ROWS_COLUMN = "_shard_rows"
 #: Columns that exist only between stages, never in a written part.
-STAGE_COLUMNS = (ERRORS_COLUMN, SECONDS_COLUMN)
+STAGE_COLUMNS = (ERRORS_COLUMN, SECONDS_COLUMN, SHARD_ROWS_COLUMN)
 #: Columns the reader adds; input columns of these names are kept as `input_<name>`.
 BOOKKEEPING_COLUMNS = (SHARD_COLUMN, ROW_COLUMN, READ_ERROR_COLUMN, *STAGE_COLUMNS)
 

@@ -35,7 +35,7 @@ def build_plan(
     config: JobConfig,
     in_fs: Any,
     shards: list[Shard],
-    limits: dict[str, int],
+    limits: dict[str, int | None],
     engine_factory: EngineFactory,
     only_rows: dict[str, frozenset[int]] | None = None,
     registry: str | None = None,

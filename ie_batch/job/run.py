@@ -152,18 +152,25 @@ def _run(
             pending.append(shard)
     for shard in pending:
         layout.clear(shard.name)
-    pending, limits, unreadable = _with_row_counts(listing.fs, pending, config.input.limit)
-    for shard, reason in unreadable:
-        committer.fail(shard, reason)
+    if config.input.limit is None:
+        # no pass over the input here: each read task tells the commit its shard's row count
+        limits: dict[str, int | None] = dict.fromkeys((s.name for s in pending), None)
+        rows_note = "rows counted as they are read"
+    else:  # a trial run: the limit is split over the shards in order, so count them first
+        pending, counted, unreadable = _with_row_counts(listing.fs, pending, config.input.limit)
+        for shard, reason in unreadable:
+            committer.fail(shard, reason)
+        limits = dict(counted)
+        rows_note = f"{sum(counted.values())} rows"
     console.print(
         f"ie_batch: {len(listing.shards)} shard(s), {len(report.skipped)} already committed, "
-        f"{len(pending)} to process ({sum(limits.values())} rows)"
+        f"{len(pending)} to process ({rows_note})"
     )
-    committer.expect(pending, limits)
+    committer.expect(pending, limits, listing.fs)
     for shard in pending:
         if limits[shard.name] == 0:
             committer.commit(shard, Tally())
-    todo = [s for s in pending if limits[s.name]]
+    todo = [s for s in pending if limits[s.name] != 0]
     if todo:
         if not ray.is_initialized():
             ray.init(address=config.ray_address, log_to_driver=True)
@@ -183,7 +190,7 @@ class _Passes:
     def __init__(
         self,
         fs: Any,
-        limits: dict[str, int],
+        limits: dict[str, int | None],
         committer: ShardCommitter,
         engine_factory: EngineFactory,
         started: float,
@@ -315,15 +322,40 @@ class ShardCommitter:
         self.lease = lease
         self.scorer = scorer
         self.shards: dict[str, Shard] = {}
-        self.expected: dict[str, int] = {}
+        #: rows per shard; None until a summary of the shard's last block brings the count
+        self.expected: dict[str, int | None] = {}
         self.parts: dict[str, dict[str, Tally]] = {}
         self.rows_done = 0
         self.tokens_done = 0
+        self.input_fs: Any = None
 
-    def expect(self, shards: list[Shard], rows: dict[str, int]) -> None:
+    def expect(
+        self, shards: list[Shard], rows: dict[str, int | None], input_fs: Any = None
+    ) -> None:
+        """The shards to commit, with their row counts where known (else learnt from their
+        read tasks, or counted here for a shard whose last block never came)."""
+        self.input_fs = input_fs
         for shard in shards:
             self.shards[shard.name] = shard
             self.expected[shard.name] = rows[shard.name]
+
+    def count_unknown(self) -> None:
+        """Count, from the file, each open shard whose last block never reached a write task
+        (lost with an actor, or the shard holds no row): the rare path, one shard at a time.
+        A shard that cannot be read fails here (its read task recorded why)."""
+        for name, rows in self.expected.items():
+            if rows is not None or self.decided(name):
+                continue
+            shard = self.shards[name]
+            if self.layout.failure(name):
+                continue  # its read task failed: `finish` fails the shard with the reason
+            try:
+                self.expected[name] = count_rows(self.input_fs, shard)
+            except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
+                self.fail(shard, f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}")
+            else:
+                if self.expected[name] == 0:
+                    self.commit(shard, Tally())
 
     def decided(self, shard: str) -> bool:
         return shard in self.report.shards or shard in self.report.failed
@@ -337,7 +369,10 @@ class ShardCommitter:
             self.rows_done += summary.tally.rows
             self.tokens_done += summary.tally.prompt_tokens + summary.tally.completion_tokens
         parts[summary.part] = summary.tally
-        if sum(tally.rows for tally in parts.values()) >= self.expected[name]:
+        if summary.shard_rows is not None:
+            self.expected[name] = summary.shard_rows
+        expected = self.expected[name]
+        if expected is not None and sum(tally.rows for tally in parts.values()) >= expected:
             self.commit(self.shards[name], self._tally(name))
 
     def _tally(self, shard: str) -> Tally:
@@ -349,10 +384,11 @@ class ShardCommitter:
     def commit(self, shard: Shard, tally: Tally) -> None:
         if self.lease is not None:
             self.lease.check()
+        expected = self.expected[shard.name] or 0
+        if shard.rows is None:  # counted by its read task: the marker records the count
+            shard = replace(shard, rows=expected)
         try:
-            commit_shard(
-                self.layout, shard, self.fingerprint.value, tally, self.expected[shard.name]
-            )
+            commit_shard(self.layout, shard, self.fingerprint.value, tally, expected)
         except IncompleteShard as exc:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
         else:
@@ -368,6 +404,7 @@ class ShardCommitter:
     def lost_rows(self) -> dict[str, frozenset[int]]:
         """Rows of shards not decided yet that no written part holds (their batch was lost);
         a shard whose file could not be read is left out: reading it again fails again."""
+        self.count_unknown()
         lost = {}
         for name, rows in self.expected.items():
             if rows and not self.decided(name) and not self.layout.failure(name):
@@ -411,8 +448,13 @@ class ShardCommitter:
         """Decide every shard still open: committed when its parts hold all its rows (some
         parts' summaries may be missing: their figures are read from the parts), else
         failed, with the reason recorded."""
+        self.count_unknown()
         for name, rows in self.expected.items():
-            if not rows or self.decided(name):
+            if self.decided(name):
+                continue
+            if rows is None:  # unreadable: its read task recorded why
+                reason = self.layout.failure(name) or f"shard {name}: its rows were never read"
+                self.fail(self.shards[name], reason)
                 continue
             written = covered_rows(self.layout, name)
             if self.scorer is not None and set(written) >= set(range(rows)):
@@ -434,14 +476,15 @@ class ShardCommitter:
 def _drain(dataset: Any, committer: ShardCommitter, started: float) -> None:
     """Consume the summaries as the plan streams; each shard is committed once complete."""
     last_print = 0.0
-    planned = sum(committer.expected.values())
     for row in dataset.iter_rows():
         committer.add(ShardSummary.from_row(row))
         now = time.perf_counter()
         if now - last_print > PROGRESS_EVERY_S:
             elapsed = now - started
+            counts = list(committer.expected.values())
+            planned = "" if None in counts else f"/{sum(c or 0 for c in counts)}"
             console.print(
-                f"ie_batch: {committer.rows_done}/{planned} rows, "
+                f"ie_batch: {committer.rows_done}{planned} rows, "
                 f"{committer.rows_done / elapsed:.2f} rows/s, "
                 f"{committer.tokens_done / elapsed:.0f} tokens/s, "
                 f"{len(committer.report.shards)} shard(s) committed"

@@ -18,7 +18,14 @@ import pyarrow.compute as pc
 from ie_batch.config import JobConfig
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.writing import part_name
-from ie_batch.job.columns import ERRORS_COLUMN, ROW_COLUMN, SECONDS_COLUMN, SHARD_COLUMN
+from ie_batch.job.columns import (
+    ERRORS_COLUMN,
+    ROW_COLUMN,
+    SECONDS_COLUMN,
+    SHARD_COLUMN,
+    SHARD_ROWS_COLUMN,
+    STAGE_COLUMNS,
+)
 from ie_batch.job.errors import ROW_ERRORS_TYPE, RowError
 from ie_batch.job.scoring import Scorer
 from ie_batch.job.tally import Tally
@@ -34,17 +41,20 @@ SUMMARY_SCHEMA = pa.schema(
         ("seconds", pa.float64()),
         ("evaluation", pa.binary()),
         ("part", pa.string()),
+        ("shard_rows", pa.int64()),
     ]
 )
 
 
 @dataclass
 class ShardSummary:
-    """What one staged part adds to its shard's figures."""
+    """What one staged part adds to its shard's figures; `shard_rows`, the shard's row count,
+    when the part holds rows of the shard's last block (else None)."""
 
     shard: str
     part: str
     tally: Tally = field(default_factory=Tally)
+    shard_rows: int | None = None
 
     def to_row(self) -> dict[str, Any]:
         evaluation = self.tally.evaluation
@@ -57,6 +67,7 @@ class ShardSummary:
             "completion_tokens": self.tally.completion_tokens,
             "seconds": self.tally.seconds,
             "evaluation": pickle.dumps(evaluation) if evaluation.rows else None,
+            "shard_rows": self.shard_rows,
         }
 
     @classmethod
@@ -70,7 +81,7 @@ class ShardSummary:
             seconds=row["seconds"],
             evaluation=pickle.loads(blob) if blob else Evaluation(),
         )
-        return cls(row["shard"], row["part"], tally)
+        return cls(row["shard"], row["part"], tally, row.get("shard_rows"))
 
 
 def write_results(batch: pa.Table, config: JobConfig) -> pa.Table:
@@ -82,12 +93,20 @@ def write_results(batch: pa.Table, config: JobConfig) -> pa.Table:
         rows = batch.filter(pc.equal(batch.column(SHARD_COLUMN), shard))
         rows, evaluation = score_rows(rows, scorer)
         part = part_of(rows)
-        path = layout.stage_part(shard, part, rows.drop_columns([ERRORS_COLUMN, SECONDS_COLUMN]))
+        staged = rows.drop_columns([c for c in STAGE_COLUMNS if c in rows.column_names])
+        path = layout.stage_part(shard, part, staged)
         layout.stage_error_part(shard, part, sidecar_lines(rows))
         tally = tally_of(rows, evaluation)
         tally.seconds = pc.sum(rows.column(SECONDS_COLUMN)).as_py() or 0.0
-        summaries.append(ShardSummary(shard, path, tally).to_row())
+        summaries.append(ShardSummary(shard, path, tally, shard_rows_of(rows)).to_row())
     return pa.Table.from_pylist(summaries, schema=SUMMARY_SCHEMA)
+
+
+def shard_rows_of(rows: pa.Table) -> int | None:
+    """The shard's row count, when these rows include some of its last block."""
+    if SHARD_ROWS_COLUMN not in rows.column_names:
+        return None
+    return pc.max(rows.column(SHARD_ROWS_COLUMN)).as_py()
 
 
 def score_rows(rows: pa.Table, scorer: Scorer) -> tuple[pa.Table, Evaluation]:

@@ -9,7 +9,7 @@ import pytest
 
 from ie_batch.io.reading import iter_shard_batches
 from ie_batch.io.shards import count_rows, list_shards
-from ie_batch.job.columns import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN
+from ie_batch.job.columns import READ_ERROR_COLUMN, ROW_COLUMN, SHARD_COLUMN, SHARD_ROWS_COLUMN
 
 
 def _shard(path):
@@ -37,9 +37,32 @@ def test_rows_are_tagged_with_shard_row_and_no_read_error(tmp_path):
         tmp_path / "news.jsonl", ['{"id": "a", "text": "x"}', '{"id": "b", "text": "y"}']
     )
     assert _rows(path) == [
-        {"id": "a", "text": "x", SHARD_COLUMN: "news", ROW_COLUMN: 0, READ_ERROR_COLUMN: None},
-        {"id": "b", "text": "y", SHARD_COLUMN: "news", ROW_COLUMN: 1, READ_ERROR_COLUMN: None},
+        {"id": "a", "text": "x", SHARD_COLUMN: "news", ROW_COLUMN: 0, READ_ERROR_COLUMN: None}
+        | {SHARD_ROWS_COLUMN: 2},
+        {"id": "b", "text": "y", SHARD_COLUMN: "news", ROW_COLUMN: 1, READ_ERROR_COLUMN: None}
+        | {SHARD_ROWS_COLUMN: 2},
     ]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_only_the_last_block_carries_the_shards_row_count(tmp_path, fmt):
+    rows = [{"id": str(i), "text": f"t{i}"} for i in range(5)]
+    if fmt == "parquet":
+        path = tmp_path / "s.parquet"
+        pq.write_table(pa.Table.from_pylist(rows), path)
+    else:
+        path = _write_lines(tmp_path / "s.jsonl", [json.dumps(r) for r in rows])
+    fs, shard = _shard(path)
+
+    def counts(**kwargs):
+        return [
+            table.column(SHARD_ROWS_COLUMN).to_pylist()
+            for table in iter_shard_batches(fs, shard, batch_rows=2, **kwargs)
+        ]
+
+    assert counts() == [[None, None], [None, None], [5]]
+    assert counts(limit=3) == [[None, None], [3]]  # a trial run's shard ends at its limit
+    assert counts(only_rows=frozenset({0, 4})) == [[None, 5]]
 
 
 def test_row_numbers_are_contiguous_across_batches(tmp_path):

@@ -70,3 +70,41 @@ def test_overlapping_parts_fail_their_shard_instead_of_committing_duplicates(tmp
     report = JobReport(output="out")
     _run(Summaries(rows), {"a": 3}, {"a": _shard("a", 3)}, layout, report)
     assert "row(s) twice: 1" in report.failed["a"] and not report.shards
+
+
+def _with_count(row, shard_rows):
+    return {**row, "shard_rows": shard_rows}
+
+
+def test_a_shard_is_committed_once_its_last_blocks_summary_brings_the_count(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    a, b = _staged(layout, "a", 0, 1), _with_count(_staged(layout, "a", 2, 3), 4)
+    report = JobReport(output="out")
+    shards = {"a": _shard("a", None)}
+    committer = ShardCommitter(layout, FP, report)
+    committer.expect(list(shards.values()), {"a": None})
+    _drain(Summaries([b]), committer, 0.0)
+    assert not committer.decided("a")  # the count is known, the rows are not all there
+    _drain(Summaries([a]), committer, 0.0)
+    assert report.shards["a"].rows == 4 and Manifest(layout).is_committed(shards["a"], FP)
+
+
+def test_a_shard_whose_count_never_came_is_counted_from_its_file_at_the_end(tmp_path):
+    """Its last block was lost (or it has no row): the driver counts that one file itself."""
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text('{"text": "x"}\n{"text": "y"}\n', encoding="utf-8")
+    (corpus / "empty.jsonl").write_text("\n\n", encoding="utf-8")
+    from ie_batch.io.shards import list_shards
+
+    listing = list_shards([str(corpus)])
+    shards = {shard.name: shard for shard in listing.shards}
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    report = JobReport(output="out")
+    committer = ShardCommitter(layout, FP, report)
+    committer.expect(list(shards.values()), {"a": None, "empty": None}, listing.fs)
+    _drain(Summaries([_staged(layout, "a", 0, 0)]), committer, 0.0)
+    assert committer.lost_rows() == {"a": frozenset({1})}
+    assert report.shards["empty"].rows == 0  # counted: no row, committed empty
+    committer.finish()
+    assert "1 of its 2 rows were not written" in report.failed["a"]
