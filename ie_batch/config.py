@@ -128,6 +128,15 @@ class StorageConfig(_Section):
     )
 
 
+class WriteConfig(_Section):
+    part_mib: int = Field(
+        default=128,
+        ge=1,
+        description="Size a shard's published Parquet parts grow to (MiB); a shard's staged "
+        "parts, one per batch, are merged into parts of about this size when it is committed.",
+    )
+
+
 class SchemaRef(_Section):
     """A schema of the job, and which shards it runs on (all, unless `shards` says otherwise)."""
 
@@ -156,6 +165,7 @@ class JobConfig(_Section):
     pool: PoolConfig = Field(default_factory=PoolConfig)
     prompt: PromptConfig = Field(default_factory=PromptConfig)
     storage: StorageConfig = Field(default_factory=StorageConfig)
+    write: WriteConfig = Field(default_factory=WriteConfig)
     ray_address: str | None = Field(
         default=None, description="Ray cluster address; None starts or joins a local Ray."
     )

@@ -13,7 +13,7 @@ It covers, by content, what changes a result:
   dtype, quantization, `engine_kwargs`), of `prompt`, and the input's text and id columns.
 
 It leaves out what only changes where or how fast a job runs: input paths and `limit`, the
-output, `ray_address`, `pool`, `storage`, and the engine's memory and scheduling settings
+output, `ray_address`, `pool`, `storage`, `write`, and the engine's memory and scheduling settings
 (`gpu_memory_utilization`, `cpu_kv_cache_gib`, `tensor_parallel_size`, `enforce_eager`,
 `enable_prefix_caching`). Changing those never reprocesses a lake.
 
@@ -75,6 +75,7 @@ def _content_fingerprint(config: JobConfig) -> str:
             "ray_address": True,
             "pool": True,
             "storage": True,
+            "write": True,
             "engine": engine_excluded,
             "prompt": _BY_CONTENT["prompt"],
         },
@@ -120,6 +121,7 @@ def _legacy_fingerprint(config: JobConfig) -> str | None:
             "ray_address": True,
             "pool": True,
             "storage": True,
+            "write": True,  # did not exist then
         },
     )
     relevant["schema_contents"] = [schema_text(ref.schema_) for ref in config.schemas]

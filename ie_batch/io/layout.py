@@ -18,6 +18,13 @@ import pyarrow as pa
 from fsspec import AbstractFileSystem
 
 from ie_batch.config import StorageConfig
+from ie_batch.io.compaction import (
+    group_name,
+    group_parts,
+    merge_lines,
+    merge_parquet,
+    unified_schema,
+)
 from ie_batch.io.shards import is_safe_name
 from ie_batch.io.storage import open_filesystem
 from ie_batch.io.writing import read_json, write_json, write_jsonl, write_parquet
@@ -137,11 +144,17 @@ class OutputLayout:
         return path
 
     # Moves and deletes
-    def publish(self, shard: str) -> None:
+    def publish(self, shard: str, part_bytes: int | None = None) -> None:
         """Move a complete shard's staged parts to `data/` and its staged error sidecars to
-        `errors/` (which they replace whole), before its marker is written."""
+        `errors/` (which they replace whole), before its marker is written. With `part_bytes`,
+        a shard published for the first time has its parts merged into parts of about that
+        size (`io.compaction`); a shard that has parts in `data/` already (`retry-errors`
+        replacing some) has its staged parts moved as they are, names kept."""
         staged = self.staging_dir(shard)
         self._remove(self.errors_dir(shard))
+        if part_bytes and not self.data_parts(shard) and self._publish_merged(shard, part_bytes):
+            self._remove(staged)
+            return
         for source, target in (
             (self.staged_data_dir(shard), self.data_dir(shard)),
             (self.staged_errors_dir(shard), self.errors_dir(shard)),
@@ -152,6 +165,30 @@ class OutputLayout:
                 self.fs.makedirs(posixpath.dirname(destination), exist_ok=True)
                 self.fs.mv(path, destination)
         self._remove(staged)
+
+    def _publish_merged(self, shard: str, part_bytes: int) -> bool:
+        """Publish the staged parts merged into groups of about `part_bytes`; False (nothing
+        done) when there is nothing to merge or the parts' column types cannot be unified."""
+        parts = self.fs.find(self.staged_data_dir(shard), detail=True)
+        sizes = [(path, int(info.get("size") or 0)) for path, info in parts.items()]
+        if len(sizes) < 2:
+            return False
+        schema = unified_schema(self.fs, [path for path, _ in sizes])
+        if schema is None:
+            return False
+        sidecars = set(self.fs.find(self.staged_errors_dir(shard)))
+        for group in group_parts(sizes, part_bytes):
+            name = group_name(group)
+            destination = posixpath.join(self.data_dir(shard), f"{name}.parquet")
+            merge_parquet(self.fs, group, destination, schema)
+            lines = [path for part in group if (path := self._sidecar_of(shard, part)) in sidecars]
+            if lines:
+                merge_lines(self.fs, lines, posixpath.join(self.errors_dir(shard), f"{name}.jsonl"))
+        return True
+
+    def _sidecar_of(self, shard: str, part: str) -> str:
+        stem = posixpath.basename(part).removesuffix(".parquet")
+        return posixpath.join(self.staged_errors_dir(shard), f"{stem}.jsonl")
 
     def clear(self, shard: str) -> None:
         """Remove whatever an earlier attempt left of a shard. The marker goes first: a crash

@@ -30,10 +30,15 @@ class IncompleteShard(Exception):
 
 
 def commit_shard(
-    layout: OutputLayout, shard: Shard, fingerprint: str, tally: Tally, expected_rows: int
+    layout: OutputLayout,
+    shard: Shard,
+    fingerprint: str,
+    tally: Tally,
+    expected_rows: int,
+    part_bytes: int | None = None,
 ) -> None:
     verify_parts(layout, shard.name, expected_rows)
-    layout.publish(shard.name)
+    layout.publish(shard.name, part_bytes)
     layout.write_json(
         layout.metrics_path(shard.name),
         {"shard": shard.name, "path": shard.path, **tally.to_dict()},

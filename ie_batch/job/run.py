@@ -111,7 +111,14 @@ def run_job(
         _run(
             config,
             listing,
-            ShardCommitter(layout, fingerprint_of(config), report, lease),
+            ShardCommitter(
+                layout,
+                fingerprint_of(config),
+                report,
+                lease,
+                scorer=Scorer.for_config(config),
+                part_bytes=config.write.part_mib * 1024 * 1024,
+            ),
             engine_factory,
             force,
             started,
@@ -315,7 +322,9 @@ class ShardCommitter:
         report: JobReport,
         lease: OutputLease | None = None,
         scorer: Scorer | None = None,
+        part_bytes: int | None = None,
     ) -> None:
+        self.part_bytes = part_bytes
         self.layout = layout
         self.fingerprint = fingerprint
         self.report = report
@@ -388,7 +397,9 @@ class ShardCommitter:
         if shard.rows is None:  # counted by its read task: the marker records the count
             shard = replace(shard, rows=expected)
         try:
-            commit_shard(self.layout, shard, self.fingerprint.value, tally, expected)
+            commit_shard(
+                self.layout, shard, self.fingerprint.value, tally, expected, self.part_bytes
+            )
         except IncompleteShard as exc:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
         else:

@@ -91,7 +91,7 @@ def test_a_driver_killed_while_publishing_leaves_no_shard_half_counted(ray_runti
 
     half = [p.name for p in (output / "data").iterdir() if p.name not in _markers(output)]
     assert len(half) == 1, "the kill should come half way through a shard's publish"
-    assert len(list((output / "data" / half[0]).glob("*.parquet"))) == 1  # of its 2+ parts
+    assert list((output / "data" / half[0]).glob("*.parquet"))  # its rows in data/, no marker
     report = _rerun(corpus, output)
     assert report.ok
     for name, rows in SHARDS.items():
