@@ -187,6 +187,67 @@ def run_command(
     raise typer.Exit(code)
 
 
+@app.command("estimate")
+def estimate_command(
+    config: Annotated[Path, typer.Option(help="A job config YAML.")],
+    sample: Annotated[int, typer.Option(min=1, help="Documents to plan and count.")] = 200,
+    tokens_per_second: Annotated[
+        float | None,
+        typer.Option(help="Engine throughput (bench/throughput or a trial run) for the hours."),
+    ] = None,
+    completion_tokens: Annotated[
+        float | None,
+        typer.Option(help="Expected answer tokens per prompt (a trial run's summary.json)."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """A dry run: shards, rows, prompts and tokens per document measured on a sample with the
+    model's tokenizer (no engine, no GPU), the job's total tokens and, given a tokens/s
+    figure, its engine hours. Exit 2 when the configuration or the input cannot be used."""
+    from ie_batch.config import ConfigError, load_config
+    from ie_batch.engines.token_counter import TokenCounter
+    from ie_batch.io.shards import ShardError
+    from ie_batch.job.checks import check_job
+    from ie_batch.job.estimate import estimate_job
+    from ie_batch.schema import SchemaError
+
+    try:
+        job = load_config(config)
+        check_job(job)
+        counter = TokenCounter.from_config(job.engine)
+        estimate = estimate_job(job, counter, sample, tokens_per_second, completion_tokens)
+    except (ConfigError, ShardError, SchemaError, ValueError, OSError) as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps(estimate.to_dict(), ensure_ascii=False))
+        return
+    e = estimate
+    console.print(
+        f"{e.shards} shard(s), {e.rows} rows; sampled {e.sampled} documents "
+        f"({e.unplannable} with a prompt too long for the context)",
+        highlight=False,
+    )
+    console.print(
+        f"per document: {e.prompts_per_document} prompts, {e.prompt_tokens_per_document} prompt "
+        f"tokens, at most {e.max_completion_tokens_per_document} answer tokens (first round)",
+        highlight=False,
+    )
+    answered = (
+        f"{e.total_completion_tokens} answer tokens at {e.completion_tokens_per_prompt}/prompt"
+        if e.total_completion_tokens is not None
+        else f"at most {e.total_max_completion_tokens} answer tokens"
+    )
+    console.print(f"job: {e.total_prompt_tokens} prompt tokens, {answered}", highlight=False)
+    if e.engine_hours is not None:
+        console.print(
+            f"engine time at {e.tokens_per_second:g} tokens/s: {e.engine_hours:.2f} h",
+            highlight=False,
+        )
+    for name, reason in sorted(e.unreadable.items()):
+        console.print(f"[red]unreadable:[/red] {name}: {reason}", highlight=False)
+
+
 EndpointOption = Annotated[
     str | None, typer.Option(help="S3-compatible endpoint URL (else $AWS_ENDPOINT_URL).")
 ]

@@ -17,6 +17,7 @@ from typing import Any
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, EngineDead, Generation
 from ie_batch.engines.embedded_model import resolve_model
+from ie_batch.engines.token_counter import chat_text, chat_tokens
 from ie_batch.prompts import Prompt
 
 
@@ -77,12 +78,10 @@ class VllmEngine(Engine):
         return cls(engine, tokenizer, config, lora)
 
     def render(self, prompt: Prompt) -> str:
-        return self._tokenizer.apply_chat_template(
-            prompt.chat(), add_generation_prompt=True, tokenize=False
-        )
+        return chat_text(self._tokenizer, prompt)
 
     def count_tokens(self, prompt: Prompt) -> int:
-        return len(self._tokenizer(self.render(prompt), add_special_tokens=False)["input_ids"])
+        return chat_tokens(self._tokenizer, prompt)
 
     async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         return list(await asyncio.gather(*(self._one(prompt) for prompt in prompts)))

@@ -124,6 +124,16 @@ class BatchExtractor:
             outcome.result = merge_slices(parts[index])
         return outcomes
 
+    def first_round_prompts(self, documents: Sequence[Document]) -> tuple[list[list[Prompt]], int]:
+        """Each document's first-round prompts, as `extract` would send them, and how many
+        documents have a slice no prompt of fits the context (for dry runs and benchmarks)."""
+        prompts, unplannable = [], 0
+        for index, document in enumerate(documents):
+            jobs, errors = self._plan(index, document)
+            prompts.append([job.prompt for job in jobs])
+            unplannable += bool(errors)
+        return prompts, unplannable
+
     def _plan(self, index: int, document: Document) -> tuple[list[_Job], list[str]]:
         """Every (window, slice) prompt of one document, or the reason it cannot be asked."""
         jobs: list[_Job] = []
