@@ -45,6 +45,9 @@ class OutputLayout:
     @classmethod
     def open(cls, url: str, storage: StorageConfig | None = None) -> OutputLayout:
         fs, root = open_filesystem(url, storage)
+        # fsspec shares one filesystem per process and an object store's listings never expire
+        # in it: a reader opened now must see what other processes committed since
+        fs.invalidate_cache()
         return cls(fs, root)
 
     def _path(self, *parts: str) -> str:

@@ -81,6 +81,10 @@ class OutputLease:
             self._start_heartbeat()
             return
         held = self.read()
+        if held is not None and held.owner == self.owner:
+            # our own create landed and its answer was lost (a 500 retried into a 412)
+            self._start_heartbeat()
+            return
         if held is not None and held.expires_at < now and self._take_over(held, now):
             self._start_heartbeat()
             return

@@ -402,6 +402,8 @@ class ShardCommitter:
             )
         except IncompleteShard as exc:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
+        except OSError as exc:  # storage failed past its retries: the shard, not the job
+            self.fail(shard, f"shard {shard.name}: publishing failed: {type(exc).__name__}: {exc}")
         else:
             self.report.committed(shard.name, tally)
             _warn_unknown_gold(shard.name, tally)
