@@ -46,6 +46,15 @@ ENGINE_RUNTIME_FIELDS = frozenset(
         "enable_prefix_caching",
     }
 )
+#: Where and how fast a job runs: never part of a fingerprint.
+_PLACEMENT: dict[str, Any] = {
+    "input": {"paths", "limit"},
+    "output": True,
+    "ray_address": True,
+    "pool": True,
+    "storage": True,
+    "write": True,
+}
 #: Fields taken by content below rather than by the path they hold.
 _BY_CONTENT = {"engine": {"model", "lora_adapter"}, "prompt": {"examples"}}
 
@@ -69,16 +78,7 @@ def _content_fingerprint(config: JobConfig) -> str:
     engine_excluded = set(ENGINE_RUNTIME_FIELDS) | _BY_CONTENT["engine"]
     relevant = config.model_dump(
         mode="json",
-        exclude={
-            "input": {"paths", "limit"},
-            "output": True,
-            "ray_address": True,
-            "pool": True,
-            "storage": True,
-            "write": True,
-            "engine": engine_excluded,
-            "prompt": _BY_CONTENT["prompt"],
-        },
+        exclude={**_PLACEMENT, "engine": engine_excluded, "prompt": _BY_CONTENT["prompt"]},
     )
     examples = config.prompt.examples if config.prompt.few_shot_k else None
     relevant["contents"] = {
@@ -113,17 +113,7 @@ def _legacy_fingerprint(config: JobConfig) -> str | None:
     )
     if takes_paths:
         return None
-    relevant = config.model_dump(
-        mode="json",
-        exclude={
-            "input": {"paths", "limit"},
-            "output": True,
-            "ray_address": True,
-            "pool": True,
-            "storage": True,
-            "write": True,  # did not exist then
-        },
-    )
+    relevant = config.model_dump(mode="json", exclude=_PLACEMENT)  # `write` did not exist then
     relevant["schema_contents"] = [schema_text(ref.schema_) for ref in config.schemas]
     return _hash(relevant)
 
