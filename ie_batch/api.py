@@ -69,7 +69,7 @@ def extract(
 
 def _checked_gold(batch: Any, config: JobConfig) -> Any:
     checked, _ = score_rows(batch, Scorer.for_config(config))
-    return checked.drop_columns(list(STAGE_COLUMNS))
+    return checked.drop_columns([name for name in STAGE_COLUMNS if name in checked.column_names])
 
 
 def read_results(output: str, storage: StorageConfig | None = None) -> Any:

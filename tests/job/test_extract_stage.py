@@ -80,3 +80,18 @@ def test_batches_of_any_size_give_one_row_per_input_row(job_config, read_batch, 
         for start in range(0, read_batch.num_rows, batch_rows)
     ]
     assert sum(table.num_rows for table in out) == read_batch.num_rows
+
+
+def test_a_dataset_of_the_callers_without_the_readers_columns_comes_out_clean(
+    job_config, read_batch
+):
+    """`ie_batch.extract` on a ray.data.Dataset: its rows never carry the reader's
+    `_shard_rows`; the last stage drops whichever stage columns are there."""
+    from ie_batch.api import _checked_gold
+    from ie_batch.job.columns import STAGE_COLUMNS
+
+    batch = read_batch.drop_columns(["_shard_rows"])
+    extracted = asyncio.run(ExtractionStage(job_config, HEALTHY)(batch))
+    checked = _checked_gold(extracted, job_config)
+    assert checked.num_rows == batch.num_rows
+    assert not set(STAGE_COLUMNS) & set(checked.column_names)
