@@ -108,3 +108,41 @@ def test_a_shard_whose_count_never_came_is_counted_from_its_file_at_the_end(tmp_
     assert report.shards["empty"].rows == 0  # counted: no row, committed empty
     committer.finish()
     assert "1 of its 2 rows were not written" in report.failed["a"]
+
+
+def test_a_shard_whose_parts_hold_every_row_is_committed_even_if_a_summary_was_lost(tmp_path):
+    """A write task's summary lost after its part landed: the figures are read from the part."""
+    from ie_batch.config import config_from_data
+    from ie_batch.job.scoring import Scorer
+
+    config = config_from_data(
+        {"input": {"paths": ["in"]}, "schemas": ["news_ner_en"], "output": str(tmp_path)}
+    )
+    layout = OutputLayout.open(str(tmp_path / "out"))
+
+    def stage(first, last):
+        rows = list(range(first, last + 1))
+        table = pa.table(
+            {
+                "_row": rows,
+                "id": [f"r{i}" for i in rows],
+                "text": ["Ada"] * len(rows),
+                "errors": pa.array([[]] * len(rows), pa.list_(pa.string())),
+                "prompt_tokens": [3] * len(rows),
+                "completion_tokens": [1] * len(rows),
+            }
+        )
+        path = layout.stage_part("a", f"part-{first:09d}-{last:09d}", table)
+        return ShardSummary("a", path, Tally(rows=len(rows), prompt_tokens=3 * len(rows))).to_row()
+
+    first = stage(0, 1)
+    stage(2, 3)  # its summary never reaches the driver
+    report = JobReport(output="out")
+    shards = {"a": _shard("a", 4)}
+    committer = ShardCommitter(layout, FP, report, scorer=Scorer.for_config(config))
+    committer.expect(list(shards.values()), {"a": 4})
+    _drain(Summaries([first]), committer, 0.0)
+    committer.finish()
+    assert report.ok and report.shards["a"].rows == 4
+    assert report.shards["a"].prompt_tokens == 12
+    assert Manifest(layout).is_committed(shards["a"], FP)
