@@ -147,7 +147,7 @@ def test_a_legacy_marker_is_recognised_once_and_rewritten(tmp_path):
     commit_shard(layout, SHARD, fingerprint.legacy, Tally(rows=2), expected_rows=2)
     manifest = Manifest(layout)
     assert manifest.is_committed(SHARD, fingerprint)
-    manifest.adopt(SHARD, fingerprint)
+    manifest.adopt(SHARD, manifest.entry("a"), fingerprint)
     assert manifest.entry("a")["fingerprint"] == fingerprint.value
     assert manifest.is_committed(SHARD, Fingerprint(fingerprint.value))
     assert not manifest.is_committed(SHARD, Fingerprint("another"))

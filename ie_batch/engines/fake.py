@@ -120,6 +120,18 @@ class FailingAnswers:
         return self.inner(prompt)
 
 
+def claim_once(marker: str) -> bool:
+    """True for the first caller across every process of a job (the one that creates the file
+    `marker`), False for the rest: how a scripted fault happens exactly once."""
+    import os
+
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 class CrashingAnswers:
     """Wraps an answer function and kills its own process on every prompt that mentions one of
     `words`, the way a native crash (`os._exit`) or the kernel's OOM killer (SIGKILL) does:
@@ -151,15 +163,7 @@ class CrashingAnswers:
         return self.inner(prompt)
 
     def _first_time(self) -> bool:
-        import os
-
-        if self.once_marker is None:
-            return True
-        try:
-            os.close(os.open(self.once_marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            return False
-        return True
+        return self.once_marker is None or claim_once(self.once_marker)
 
 
 class DyingEngineAnswers:

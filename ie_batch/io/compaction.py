@@ -19,9 +19,6 @@ from fsspec import AbstractFileSystem
 
 from ie_batch.io.writing import part_name
 
-#: Default size a published part grows to (bytes of its staged parts), in the range lakes use.
-DEFAULT_PART_BYTES = 128 * 1024 * 1024
-
 
 def part_rows(path: str) -> tuple[int, int]:
     """The (first, last) row numbers a part's name says it holds."""

@@ -46,12 +46,11 @@ class Manifest:
         }
         self.layout.write_json(self.layout.marker_path(shard.name), entry)
 
-    def adopt(self, shard: Shard, fingerprint: Fingerprint) -> None:
-        """Rewrite a committed marker that carries the legacy fingerprint under the current one,
-        so the migration happens once per shard, not on every run."""
-        entry = self.entry(shard.name)
-        if entry is not None and entry.get("fingerprint") != fingerprint.value:
-            entry["fingerprint"] = fingerprint.value
+    def adopt(self, shard: Shard, entry: dict[str, Any], fingerprint: Fingerprint) -> None:
+        """Rewrite `entry`, the shard's committed marker, when it carries the legacy fingerprint,
+        under the current one, so the migration happens once per shard, not on every run."""
+        if entry.get("fingerprint") != fingerprint.value:
+            entry = {**entry, "fingerprint": fingerprint.value}
             self.layout.write_json(self.layout.marker_path(shard.name), entry)
 
     def entries(self) -> list[dict[str, Any]]:

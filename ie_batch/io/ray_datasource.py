@@ -19,7 +19,7 @@ from ray.data.datasource import Datasource, ReadTask
 
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.reading import iter_shard_batches
-from ie_batch.io.shards import Shard
+from ie_batch.io.shards import Shard, unreadable_reason
 
 
 class ShardDatasource(Datasource):
@@ -64,8 +64,7 @@ class ShardDatasource(Datasource):
             except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
                 if failures is None:
                     raise
-                reason = f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}"
-                failures.record_failure(shard.name, shard.path, reason)
+                failures.record_failure(shard.name, shard.path, unreadable_reason(shard, exc))
 
         metadata = BlockMetadata(
             num_rows=len(only) if only is not None else shard.rows if limit is None else limit,

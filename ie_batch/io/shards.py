@@ -22,7 +22,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fsspec import AbstractFileSystem
@@ -211,6 +211,36 @@ def _glob_root(pattern: str) -> str:
             break
         fixed.append(part)
     return "/".join(fixed)
+
+
+def unreadable_reason(shard: Shard, exc: BaseException) -> str:
+    """Why a shard's file could not be read, naming the file: what its failure records."""
+    return f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}"
+
+
+def count_shards(
+    fs: AbstractFileSystem, shards: list[Shard], limit: int | None
+) -> tuple[list[Shard], dict[str, int], list[tuple[Shard, str]]]:
+    """The shards counted (`rows` set), the rows to take of each (cut to `limit` in total, over
+    the shards in order; shards past the limit are left out), and the shards that cannot be
+    counted (a corrupt or truncated file), with why."""
+    counted: list[Shard] = []
+    take: dict[str, int] = {}
+    unreadable: list[tuple[Shard, str]] = []
+    left = limit
+    for shard in shards:
+        if left is not None and left <= 0:
+            break
+        try:
+            rows = count_rows(fs, shard)
+        except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
+            unreadable.append((shard, unreadable_reason(shard, exc)))
+            continue
+        take[shard.name] = rows if left is None else min(rows, left)
+        if left is not None:
+            left -= take[shard.name]
+        counted.append(replace(shard, rows=rows))
+    return counted, take, unreadable
 
 
 def count_rows(fs: AbstractFileSystem, shard: Shard) -> int:

@@ -22,11 +22,12 @@ from ie_batch.config import JobConfig
 from ie_batch.engines.base import Engine
 from ie_batch.extraction.extractor import BatchExtractor, Document, ExtractionSettings
 from ie_batch.io.reading import iter_shard_batches
-from ie_batch.io.shards import count_rows, list_shards
+from ie_batch.io.shards import count_shards, list_shards
 from ie_batch.job.columns import row_id
 from ie_batch.job.routing import Routing, load_job_schemas
 from ie_batch.prompts import get_format
 from ie_batch.prompts.few_shot import load_few_shot
+from ie_batch.schema import AnySchema
 
 #: Documents planned and counted, spread over the shards.
 DEFAULT_SAMPLE = 200
@@ -63,17 +64,10 @@ def estimate_job(
 ) -> Estimate:
     started = time.perf_counter()
     listing = list_shards(config.input.paths, config.storage, exclude=[config.output])
-    rows: dict[str, int] = {}
-    unreadable: dict[str, str] = {}
-    for shard in listing.shards:
-        try:
-            rows[shard.name] = count_rows(listing.fs, shard)
-        except Exception as exc:  # noqa: BLE001 - a bad file is reported, not fatal
-            unreadable[shard.name] = f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}"
-    if config.input.limit is not None:
-        rows = _cut_to_limit(rows, config.input.limit)
-    documents = _sample(config, listing, rows, sample)
-    extractor = _extractor(config, counter)
+    _, rows, unreadable = count_shards(listing.fs, listing.shards, config.input.limit)
+    schemas = load_job_schemas(config)
+    documents = _sample(config, schemas, listing, rows, sample)
+    extractor = _extractor(config, schemas, counter)
     prompts, unplannable = extractor.first_round_prompts(documents)
     sampled = len(documents)
     total_rows = sum(rows.values())
@@ -106,13 +100,12 @@ def estimate_job(
         tokens_per_second=tokens_per_second,
         engine_hours=None if hours is None else round(hours, 3),
         seconds=round(time.perf_counter() - started, 3),
-        unreadable=unreadable,
+        unreadable={shard.name: reason for shard, reason in unreadable},
         unplannable=unplannable,
     )
 
 
-def _extractor(config: JobConfig, counter: Engine) -> BatchExtractor:
-    schemas = load_job_schemas(config)
+def _extractor(config: JobConfig, schemas: list[AnySchema], counter: Engine) -> BatchExtractor:
     examples = load_few_shot(
         config.prompt.examples, config.prompt.few_shot_k, config.input.text_column
     )
@@ -120,14 +113,20 @@ def _extractor(config: JobConfig, counter: Engine) -> BatchExtractor:
     return BatchExtractor(schemas, counter, get_format(config.prompt.format), settings)
 
 
-def _sample(config: JobConfig, listing: Any, rows: dict[str, int], sample: int) -> list[Document]:
+def _sample(
+    config: JobConfig,
+    schemas: list[AnySchema],
+    listing: Any,
+    rows: dict[str, int],
+    sample: int,
+) -> list[Document]:
     """Up to `sample` documents, the first rows of as many shards as it takes, the same number
     from each, so one large shard does not stand for the whole corpus."""
     readable = [shard for shard in listing.shards if rows.get(shard.name)]
     if not readable or sample <= 0:
         return []
     per_shard = max(1, math.ceil(sample / len(readable)))
-    routing = Routing(config, load_job_schemas(config))
+    routing = Routing(config, schemas)
     column, id_column = config.input.text_column, config.input.id_column
     documents: list[Document] = []
     for shard in readable:
@@ -141,13 +140,3 @@ def _sample(config: JobConfig, listing: Any, rows: dict[str, int], sample: int) 
                     schemas = routing.schemas_for(shard.name)
                     documents.append(Document(row_id(row, id_column), text, schemas))
     return documents
-
-
-def _cut_to_limit(rows: dict[str, int], limit: int) -> dict[str, int]:
-    cut, left = {}, limit
-    for name, count in rows.items():
-        if left <= 0:
-            break
-        cut[name] = min(count, left)
-        left -= cut[name]
-    return cut

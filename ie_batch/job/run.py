@@ -22,7 +22,15 @@ from ie_batch.io.layout import OutputLayout
 from ie_batch.io.lease import DEFAULT_TTL_S, OutputLease
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.reading import iter_shard_batches
-from ie_batch.io.shards import Shard, ShardListing, count_rows, is_safe_name, list_shards
+from ie_batch.io.shards import (
+    Shard,
+    ShardListing,
+    count_rows,
+    count_shards,
+    is_safe_name,
+    list_shards,
+    unreadable_reason,
+)
 from ie_batch.io.writing import read_parquet
 from ie_batch.job.actors import end_registered, start_registry
 from ie_batch.job.checks import check_job
@@ -152,8 +160,9 @@ def _run(
     _retire_renamed(layout, manifest, listing.shards)
     pending: list[Shard] = []
     for shard in listing.shards:
-        if not force and manifest.is_committed(shard, committer.fingerprint):
-            manifest.adopt(shard, committer.fingerprint)
+        entry = None if force else manifest.entry(shard.name)
+        if entry is not None and manifest.is_current(entry, shard, committer.fingerprint):
+            manifest.adopt(shard, entry, committer.fingerprint)
             report.skipped.append(shard.name)
         else:
             pending.append(shard)
@@ -164,7 +173,7 @@ def _run(
         limits: dict[str, int | None] = dict.fromkeys((s.name for s in pending), None)
         rows_note = "rows counted as they are read"
     else:  # a trial run: the limit is split over the shards in order, so count them first
-        pending, counted, unreadable = _with_row_counts(listing.fs, pending, config.input.limit)
+        pending, counted, unreadable = count_shards(listing.fs, pending, config.input.limit)
         for shard, reason in unreadable:
             committer.fail(shard, reason)
         limits = dict(counted)
@@ -265,31 +274,6 @@ def retry_batch_sizes(batch_size: int) -> list[int]:
     return [*sizes, *[1] * SINGLE_ROW_ATTEMPTS]
 
 
-def _with_row_counts(
-    fs: Any, shards: list[Shard], limit: int | None
-) -> tuple[list[Shard], dict[str, int], list[tuple[Shard, str]]]:
-    """Row counts per shard (the completeness check needs them), cut to `limit` in total;
-    and the shards that cannot be counted (a corrupt or truncated file), with why."""
-    counted: list[Shard] = []
-    limits: dict[str, int] = {}
-    unreadable: list[tuple[Shard, str]] = []
-    left = limit
-    for shard in shards:
-        if left is not None and left <= 0:
-            break
-        try:
-            rows = count_rows(fs, shard)
-        except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
-            unreadable.append((shard, f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}"))
-            continue
-        take = rows if left is None else min(rows, left)
-        if left is not None:
-            left -= take
-        counted.append(replace(shard, rows=rows))
-        limits[shard.name] = take
-    return counted, limits, unreadable
-
-
 def _warn_unknown_gold(shard: str, tally: Tally) -> None:
     unknown = tally.evaluation.unknown_gold_labels
     if unknown:
@@ -361,7 +345,7 @@ class ShardCommitter:
             try:
                 self.expected[name] = count_rows(self.input_fs, shard)
             except Exception as exc:  # noqa: BLE001 - a bad file costs its shard, not the job
-                self.fail(shard, f"{shard.path}: cannot be read: {type(exc).__name__}: {exc}")
+                self.fail(shard, unreadable_reason(shard, exc))
             else:
                 if self.expected[name] == 0:
                     self.commit(shard, Tally())
