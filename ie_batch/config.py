@@ -103,6 +103,12 @@ class PromptConfig(_Section):
         description="Ask once more which type a mention is when several NER slices claimed it; "
         "every type of the schema is a candidate.",
     )
+    staged_extraction: bool = Field(
+        default=True,
+        description="Ask events and relations in two stages (triggers, then each event's "
+        "arguments; subjects, then each subject's objects) where the prompt format has them; "
+        "False asks the whole answer object in one prompt per slice.",
+    )
     examples: str | None = Field(
         default=None, description="JSONL/Parquet rows with text and gold columns for few-shot."
     )

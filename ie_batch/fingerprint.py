@@ -113,7 +113,9 @@ def _legacy_fingerprint(config: JobConfig) -> str | None:
     )
     if takes_paths:
         return None
-    relevant = config.model_dump(mode="json", exclude=_PLACEMENT)  # `write` did not exist then
+    # `write` did not exist then, nor `prompt.staged_extraction` (the old one-step answers)
+    exclude = {**_PLACEMENT, "prompt": {"staged_extraction"}}
+    relevant = config.model_dump(mode="json", exclude=exclude)
     relevant["schema_contents"] = [schema_text(ref.schema_) for ref in config.schemas]
     return _hash(relevant)
 

@@ -13,6 +13,7 @@ Serve run it on their own event loops, tests drive it with the fake engine.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ie_batch.extraction.fitting import ContextFitter
 from ie_batch.extraction.windows import Window, split_into_windows
 from ie_batch.parsing import SliceRecords, merge_slices
 from ie_batch.prompts import Example, Prompt, PromptFormat, render_entity_type
+from ie_batch.prompts.staging import second_stage, staged
 from ie_batch.results import DocumentResult
 from ie_batch.schema import (
     AnySchema,
@@ -59,6 +61,7 @@ class ExtractionSettings:
     label_order: LabelOrder = "sorted"
     keep_ungrounded: bool = False
     entity_type_run_off: bool = True
+    staged: bool = True
     window_overlap_chars: int = 200
     examples: Mapping[str, Sequence[Example]] = field(default_factory=dict)
 
@@ -75,6 +78,7 @@ class ExtractionSettings:
             label_order=prompt.label_order,
             keep_ungrounded=prompt.keep_ungrounded,
             entity_type_run_off=prompt.entity_type_run_off,
+            staged=prompt.staged_extraction,
             examples={schema.name: list(examples) for schema in schemas} if examples else {},
         )
 
@@ -115,11 +119,16 @@ class BatchExtractor:
             jobs.extend(planned)
             parts[index].extend(SliceRecords(errors=[e]) for e in errors)
             outcomes[index].windows = len({job.window.start for job in planned}) or 1
-        await self._run(jobs, documents, parts, outcomes)
-        run_offs = self._run_offs(jobs, parts)
+        answered = await self._run(jobs, outcomes)
+        answered = await self._retry_smaller(answered, outcomes)
+        for job, part in answered:
+            parts[job.document].append(part)
+        follow_ups = self._second_stages(answered, documents, parts)
+        follow_ups += self._run_offs(jobs, parts)
         if self.settings.entity_type_run_off:
-            run_offs += self._entity_type_run_offs(documents, parts)
-        await self._run(run_offs, documents, parts, outcomes)
+            follow_ups += self._entity_type_run_offs(documents, parts)
+        for job, part in await self._run(follow_ups, outcomes):
+            parts[job.document].append(part)
         for index, outcome in enumerate(outcomes):
             outcome.result = merge_slices(parts[index])
         return outcomes
@@ -142,7 +151,10 @@ class BatchExtractor:
             if document.schemas is not None and schema.name not in document.schemas:
                 continue
             examples = self.settings.examples.get(schema.name, ())
-            for slice_ in self.format.slices(schema, document.id, self.settings.label_order):
+            slices = self.format.slices(schema, document.id, self.settings.label_order)
+            if self.settings.staged and schema.kind in self.format.stages:
+                slices = staged(slices)
+            for slice_ in slices:
                 prompts, error = self._prompts(document.text, slice_, examples)
                 if error:
                     errors.append(error)
@@ -169,6 +181,58 @@ class BatchExtractor:
         overlap = min(self.settings.window_overlap_chars, fit.max_chars // 4)
         windows = split_into_windows(text, fit.max_chars, overlap)
         return [(w, render(w.text)) for w in windows], None
+
+    async def _retry_smaller(
+        self, answered: list[tuple[_Job, SliceRecords]], outcomes: list[DocumentOutcome]
+    ) -> list[tuple[_Job, SliceRecords]]:
+        """Each slice of several labels whose answer hit the token limit, asked once more as
+        two halves: a smaller answer object leaves the model less room to loop. What the
+        halves answer replaces the cut-off answer; a half that hits the limit again keeps its
+        complete items and says so."""
+        kept: list[tuple[_Job, SliceRecords]] = []
+        retries: list[_Job] = []
+        for job, part in answered:
+            labels = job.slice.labels
+            if not part.hit_limit or len(labels) < 2 or job.slice.anchor is not None:
+                kept.append((job, part))
+                continue
+            examples = self.settings.examples.get(job.slice.schema.name, ())
+            middle = len(labels) // 2
+            for half in (labels[:middle], labels[middle:]):
+                slice_ = dataclasses.replace(job.slice, labels=half)
+                prompt = self.format.render(job.window.text, slice_, examples)
+                retries.append(_Job(job.document, job.window, slice_, prompt))
+        if retries:
+            kept += await self._run(retries, outcomes)
+        return kept
+
+    def _second_stages(
+        self,
+        answered: Sequence[tuple[_Job, SliceRecords]],
+        documents: Sequence[Document],
+        parts: list[list[SliceRecords]],
+    ) -> list[_Job]:
+        """The second-stage prompts of staged tasks (`prompts.staging`), over the window the
+        first stage found each trigger or subject in; one per anchor even where overlapping
+        windows both found it."""
+        follow_ups: list[_Job] = []
+        asked: set[tuple[int, SchemaSlice]] = set()
+        for job, part in answered:
+            for slice_ in second_stage(part):
+                if (job.document, slice_) in asked:
+                    continue
+                asked.add((job.document, slice_))
+                prompt = self.format.render(job.window.text, slice_)
+                if not self.fitter.fits(prompt):
+                    parts[job.document].append(
+                        SliceRecords(
+                            slice=slice_,
+                            errors=[f"slice {slice_.key}: its prompt does not fit the context"],
+                        )
+                    )
+                    continue
+                follow_ups.append(_Job(job.document, job.window, slice_, prompt))
+        return follow_ups
 
     def _run_offs(self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]) -> list[_Job]:
         """A final round for each (document, multi-class schema) whose slices chose several labels."""
@@ -257,14 +321,11 @@ class BatchExtractor:
         return None
 
     async def _run(
-        self,
-        jobs: Sequence[_Job],
-        documents: Sequence[Document],
-        parts: list[list[SliceRecords]],
-        outcomes: list[DocumentOutcome],
-    ) -> None:
+        self, jobs: Sequence[_Job], outcomes: list[DocumentOutcome]
+    ) -> list[tuple[_Job, SliceRecords]]:
+        """One round: every prompt of `jobs` at once; each job's parsed answer, costs counted."""
         if not jobs:
-            return
+            return []
         try:
             generations = await self.engine.generate([job.prompt for job in jobs])
         except EngineDead:
@@ -272,6 +333,7 @@ class BatchExtractor:
         except Exception as exc:  # the engine itself failed: every prompt of the batch did
             reason = f"engine failed: {type(exc).__name__}: {exc}"
             generations = [Generation(text="", error=reason) for _ in jobs]
+        answered = []
         for job, generation in zip(jobs, generations, strict=True):
             outcome = outcomes[job.document]
             outcome.prompts += 1
@@ -290,9 +352,11 @@ class BatchExtractor:
                     offset=job.window.start,
                 )
                 if generation.finish_reason == "length":  # one message, not two
+                    part.hit_limit = True
                     part.errors[:] = [e for e in part.errors if "was cut off" not in e]
                     part.errors.append(
                         f"slice {job.slice.key}: the answer hit the {self.engine.max_tokens}-token "
                         "limit; kept its complete items"
                     )
-            parts[job.document].append(part)
+            answered.append((job, part))
+        return answered

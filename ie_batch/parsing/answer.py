@@ -6,11 +6,13 @@ where a JSON failure turns into an error record of its slice is easy to find.
 
 from __future__ import annotations
 
+import dataclasses
+
 from ie_batch.parsing.grounding import ground_records
 from ie_batch.parsing.json_answer import extract_json
 from ie_batch.parsing.proper_names import apply_proper_name_rule
 from ie_batch.parsing.records import SliceRecords, records_from_answer
-from ie_batch.schema.rotation import SchemaSlice
+from ie_batch.schema.rotation import Anchor, SchemaSlice
 
 
 def parse_answer(
@@ -34,4 +36,7 @@ def parse_answer(
     if found.truncated:
         records.errors.append(f"slice {slice.key}: the answer was cut off; kept its complete items")
     grounded = ground_records(records, text, keep_ungrounded=keep_ungrounded, offset=offset)
+    if slice.stage == "subjects":  # found and grounded like entities, kept for the next stage
+        anchors = [Anchor(e.type, e.text, e.start, e.end) for e in grounded.entities]
+        return dataclasses.replace(grounded, entities=[], anchors=anchors)
     return apply_proper_name_rule(grounded, text)

@@ -12,7 +12,8 @@ scripts written without spaces between words (Chinese, Japanese, Thai) any occur
 
 Which occurrence: the nth copy of the same entity (type and text) in an answer is the nth
 occurrence in the text, so a name mentioned three times is found three times, not once; the
-same holds for event triggers and for repeated relations. An
+same holds for event triggers and for repeated relations. A trigger or subject that a first
+stage already placed (a second stage's anchor) stays where it was placed. An
 argument is placed at its occurrence nearest to its event's trigger, a relation's object nearest
 to its subject: the parts of one record are usually written close together.
 """
@@ -105,7 +106,9 @@ class _Pass:
         grounded: list[Relation] = []
         for relation in relations:
             key = (relation.relation, relation.subject, relation.object)
-            subject = claims.take(key, g.occurrences(relation.subject))
+            subject = g.placed(relation.subject_start, relation.subject_end) or claims.take(
+                key, g.occurrences(relation.subject)
+            )
             obj = g.nearest(relation.object, subject)
             parts = ((relation.subject, subject), (relation.object, obj))
             absent = [text for text, span in parts if span is None]
@@ -131,7 +134,9 @@ class _Pass:
         claims = _Claims()
         grounded: list[Event] = []
         for event in events:
-            trigger = claims.take((event.type, event.trigger), g.occurrences(event.trigger))
+            trigger = g.placed(event.trigger_start, event.trigger_end) or claims.take(
+                (event.type, event.trigger), g.occurrences(event.trigger)
+            )
             if trigger is None and self.missing(event.trigger):
                 continue
             arguments: list[EventArgument] = []
@@ -164,6 +169,14 @@ class _Grounder:
         self._occurrences: dict[str, list[Span]] = {}
         self._loose: tuple[str, list[int]] | None = None
         self._spaceless: tuple[str, list[int]] | None = None
+
+    def placed(self, start: int | None, end: int | None) -> Span | None:
+        """The span at document offsets a first stage already grounded (a second stage's
+        trigger or subject), when it lies in this text; None otherwise."""
+        if start is None or end is None:
+            return None
+        span = (start - self.offset, end - self.offset)
+        return span if 0 <= span[0] < span[1] <= len(self.text) else None
 
     def shift(self, span: Span | None) -> tuple[int | None, int | None]:
         return (None, None) if span is None else (span[0] + self.offset, span[1] + self.offset)

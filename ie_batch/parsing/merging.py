@@ -11,6 +11,10 @@ slices, so when one chose a label its answer replaces the slice winners of the s
 run-off that failed or chose nothing leaves the winners standing (its errors say why): several
 candidates are more use to a reader of the output than none.
 
+For EE in stages, the second stage's event (a trigger with its arguments) replaces the first
+stage's trigger-only copy of the same event; a trigger whose second stage failed keeps its event
+without arguments.
+
 For NER, an entity-type run-off (`final_round` with a `span`) decides the type of one mention
 that several slices claimed: every record of that mention in the schema takes the chosen type,
 which may be one no slice gave it, and the copies that become identical go. The decision is per
@@ -42,6 +46,12 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
         and part.labels
     }
     types = _entity_types(parts)
+    argued = {
+        (event.type, event.trigger_start)
+        for part in parts
+        if part.slice is not None and part.slice.stage == "arguments"
+        for event in part.events
+    }
     result = DocumentResult()
     labels: list[str] = []
     for part in parts:
@@ -50,7 +60,11 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
             for entity in part.entities
         )
         result.relations.extend(part.relations)
-        result.events.extend(part.events)
+        result.events.extend(
+            event
+            for event in part.events
+            if not (_is_trigger_stage(part) and (event.type, event.trigger_start) in argued)
+        )
         result.errors.extend(part.errors)
         result.warnings.extend(part.warnings)
         if not _superseded(part, decided) and not _is_entity_type_run_off(part):
@@ -60,6 +74,10 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
     result.events = _unique(result.events, _event_content, _event_grounded)
     result.labels = [LabelScore(label) for label in dict.fromkeys(labels)]
     return result
+
+
+def _is_trigger_stage(part: SliceRecords) -> bool:
+    return part.slice is not None and part.slice.stage == "triggers"
 
 
 def _is_entity_type_run_off(part: SliceRecords) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from ie_batch.results import Entity, Event, EventArgument, Relation
 from ie_batch.schema.model import AnySchema, ClassificationSchema, TaskKind
-from ie_batch.schema.rotation import SchemaSlice
+from ie_batch.schema.rotation import Anchor, SchemaSlice
 
 #: Values that mean "nothing found": IEPile writes "NAN" (and "无" in Chinese) for an empty role.
 PLACEHOLDERS = frozenset({"", "nan", "none", "null", "n/a", "无"})
@@ -32,20 +32,23 @@ class SliceRecords:
     """The records read from one slice's answer (and, after grounding, their offsets).
 
     `labels` are the classification choices of the slice (its none label removed: an empty list
-    means "none of these"), or the type an entity-type run-off chose. `ungrounded` counts spans
-    that could not be found in the text and `dropped` the records removed for that, so both can
-    become metrics.
+    means "none of these"), or the type an entity-type run-off chose. `anchors` are the subjects
+    a first-stage relation slice found: not results, but what the second stage asks about.
+    `ungrounded` counts spans that could not be found in the text and `dropped` the records
+    removed for that, so both can become metrics.
     """
 
     entities: list[Entity] = field(default_factory=list)
     relations: list[Relation] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
+    anchors: list[Anchor] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # what a setting removed on purpose
     slice: SchemaSlice | None = None
     ungrounded: int = 0
     dropped: int = 0
+    hit_limit: bool = False  # the answer ran to the engine's token limit
 
     @property
     def key(self) -> str:
@@ -127,8 +130,19 @@ class _Reader:
         if self.slice.span is not None:
             self.read_entity_type(value)
             return
+        if self.slice.stage == "arguments":
+            self.read_event_arguments(value)
+            return
+        stage = self.slice.stage
         for label, item in self.labelled_items(value):
-            if kind is TaskKind.NER:
+            if stage == "triggers":
+                for trigger in self.texts(item, repr(label)):
+                    self.records.events.append(Event(type=label, trigger=trigger))
+            elif stage == "subjects":  # grounded as entities, then kept as anchors
+                self.read_entities(label, item)
+            elif stage == "objects":
+                self.read_objects(label, item)
+            elif kind is TaskKind.NER:
                 self.read_entities(label, item)
             elif kind is TaskKind.RE:
                 self.read_relations(label, item)
@@ -203,6 +217,41 @@ class _Reader:
                     self.records.relations.append(
                         Relation(subject=subject, relation=label, object=obj)
                     )
+
+    def read_objects(self, label: str, value: Any) -> None:
+        """One subject's objects for `label`: the subject is the slice's anchor."""
+        anchor = self.slice.anchor
+        assert anchor is not None
+        for text in self.texts(value, repr(label)):
+            self.records.relations.append(
+                Relation(
+                    subject=anchor.text,
+                    relation=label,
+                    object=text,
+                    subject_start=anchor.start,
+                    subject_end=anchor.end,
+                )
+            )
+
+    def read_event_arguments(self, value: Any) -> None:
+        """`{role: [span, ...]}` for the one event the slice's anchor names."""
+        anchor = self.slice.anchor
+        assert anchor is not None
+        (spec,) = self.slice.labels
+        if not isinstance(value, dict):
+            self.error(f"expected {{role: [spans]}}, got {_show(value)}")
+            arguments: tuple[EventArgument, ...] = ()
+        else:
+            arguments = tuple(self.arguments(value, _Names(spec.roles), "arguments"))
+        self.records.events.append(
+            Event(
+                type=spec.name,
+                trigger=anchor.text,
+                trigger_start=anchor.start,
+                trigger_end=anchor.end,
+                arguments=arguments,
+            )
+        )
 
     def read_events(self, label: str, value: Any) -> None:
         roles = _Names(self.specs[label].roles)

@@ -18,36 +18,71 @@ ArgumentShape = Literal["list", "string"]
 #: fall into repeating list items until the token limit; a cap ends the list instead, and no real
 #: sentence-level document holds more mentions of one type than this.
 MAX_ITEMS_PER_LABEL = 16
+#: Values per event role, and triggers per event type in a sentence-length text: a role holds
+#: one or two spans in DuEE/ACE-style data, and a model that lists more is inventing.
+MAX_ITEMS_PER_ROLE = 4
+#: No span is longer than this many characters (nor than the text): a small model can also loop
+#: inside one string, and without a bound that string runs to the token limit.
+MAX_SPAN_CHARS = 256
+#: Bounds are rounded up to one of these, so the structured-output backend compiles (and caches)
+#: a few grammars per slice, not one per text length.
+_BUCKETS = (4, 8, 16, 32, 64, 128, 256)
 
-_STRING_LIST: dict[str, Any] = {"type": "array", "items": {"type": "string"}}
-_PAIR: dict[str, Any] = {
-    "type": "object",
-    "properties": {"subject": {"type": "string"}, "object": {"type": "string"}},
-    "required": ["subject", "object"],
-    "additionalProperties": False,
-}
+
+def _bucket(value: int, limit: int) -> int:
+    return min(next((b for b in _BUCKETS if b >= value), _BUCKETS[-1]), limit)
 
 
-def answer_schema(slice_: SchemaSlice, argument_shape: ArgumentShape = "list") -> dict[str, Any]:
-    """JSON schema for one slice. `argument_shape="string"` is IEPile's one value per role."""
+def max_items(text_chars: int | None, limit: int = MAX_ITEMS_PER_LABEL) -> int:
+    """Answers per label a text of `text_chars` characters can hold: about one per 12
+    characters (a dense Chinese news sentence), at least 4, at most `limit`."""
+    if text_chars is None:
+        return limit
+    return _bucket(max(4, text_chars // 12 + 1), limit)
+
+
+def max_span_chars(text_chars: int | None) -> int:
+    if text_chars is None:
+        return MAX_SPAN_CHARS
+    return _bucket(max(1, text_chars), MAX_SPAN_CHARS)
+
+
+def answer_schema(
+    slice_: SchemaSlice, argument_shape: ArgumentShape = "list", text_chars: int | None = None
+) -> dict[str, Any]:
+    """JSON schema for one slice about a text of `text_chars` characters (None: unknown, the
+    widest bounds). `argument_shape="string"` is IEPile's one value per role.
+
+    Every array has `maxItems` and every span `maxLength`, so no answer can run to the token
+    limit however the model loops."""
     kind = slice_.schema.kind
     if slice_.span is not None:  # an entity-type run-off: one of the candidate types
         return _object({"type": {"type": "string", "enum": list(slice_.label_names)}})
     if kind is TaskKind.CLASSIFICATION:
         return _classification_schema(slice_)
-    if kind is TaskKind.NER:
-        values = {name: _capped({"type": "string"}) for name in slice_.label_names}
+    span = {"type": "string", "maxLength": max_span_chars(text_chars)}
+    many = max_items(text_chars)
+    if slice_.stage == "arguments":  # the roles of one detected event
+        (event,) = slice_.labels
+        return _object({role: _capped(span, MAX_ITEMS_PER_ROLE) for role in event.roles})
+    if slice_.stage == "triggers":
+        few = min(many, MAX_ITEMS_PER_ROLE)
+        return _object({name: _capped(span, few) for name in slice_.label_names})
+    if kind is TaskKind.NER or slice_.stage in ("subjects", "objects"):
+        values = {name: _capped(span, many) for name in slice_.label_names}
     elif kind is TaskKind.RE:
-        values = {name: _capped(_PAIR) for name in slice_.label_names}
+        pair = _object({"subject": span, "object": span})
+        values = {name: _capped(pair, many) for name in slice_.label_names}
     else:
         values = {
-            event.name: _capped(_event_item(event.roles, argument_shape)) for event in slice_.labels
+            event.name: _capped(_event_item(event.roles, argument_shape, span), many)
+            for event in slice_.labels
         }
     return _object(values)
 
 
-def _capped(items: dict[str, Any]) -> dict[str, Any]:
-    return {"type": "array", "items": items, "maxItems": MAX_ITEMS_PER_LABEL}
+def _capped(items: dict[str, Any], limit: int) -> dict[str, Any]:
+    return {"type": "array", "items": items, "maxItems": limit}
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
@@ -59,12 +94,13 @@ def _object(properties: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _event_item(roles: tuple[str, ...], argument_shape: ArgumentShape) -> dict[str, Any]:
+def _event_item(
+    roles: tuple[str, ...], argument_shape: ArgumentShape, span: dict[str, Any]
+) -> dict[str, Any]:
     # IEPile writes one string per role, and a list when a role has several values.
-    value = (
-        _STRING_LIST if argument_shape == "list" else {"anyOf": [{"type": "string"}, _STRING_LIST]}
-    )
-    return _object({"trigger": {"type": "string"}, "arguments": _object({r: value for r in roles})})
+    values = _capped(span, MAX_ITEMS_PER_ROLE)
+    value = values if argument_shape == "list" else {"anyOf": [span, values]}
+    return _object({"trigger": span, "arguments": _object({r: value for r in roles})})
 
 
 def _classification_schema(slice_: SchemaSlice) -> dict[str, Any]:
@@ -74,6 +110,11 @@ def _classification_schema(slice_: SchemaSlice) -> dict[str, Any]:
     if slice_.offers_none:
         choices.append(schema.none_label)  # a slice may hold none of the right labels
     if schema.multi_label:
-        items = {"type": "array", "items": {"type": "string", "enum": choices}, "uniqueItems": True}
+        items = {
+            "type": "array",
+            "items": {"type": "string", "enum": choices},
+            "uniqueItems": True,
+            "maxItems": len(choices),
+        }
         return _object({"labels": items})
     return _object({"label": {"type": "string", "enum": choices}})

@@ -50,6 +50,8 @@ class PromptFormat(ABC):
     argument_shape: ClassVar[ArgumentShape] = "list"
     #: Labels per slice for a task when the schema sets no `split_num` (else IEPile's defaults).
     default_split_num: ClassVar[Mapping[TaskKind, int]] = {}
+    #: The tasks this format asks in two stages (`prompts.staging`) unless the job says not to.
+    stages: ClassVar[frozenset[TaskKind]] = frozenset()
 
     def slices(
         self, schema: AnySchema, doc_id: str | None = None, order: LabelOrder = "sorted"
@@ -62,8 +64,8 @@ class PromptFormat(ABC):
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
         """The prompt for one (document, slice)."""
 
-    def answer_schema(self, slice_: SchemaSlice) -> dict[str, Any]:
-        return answer_schema(slice_, self.argument_shape)
+    def answer_schema(self, slice_: SchemaSlice, text_chars: int | None = None) -> dict[str, Any]:
+        return answer_schema(slice_, self.argument_shape, text_chars)
 
     def parse(
         self,
@@ -80,7 +82,11 @@ class PromptFormat(ABC):
     @staticmethod
     def usable_examples(examples: Sequence[Example], slice_: SchemaSlice) -> list[Example]:
         """The examples whose answer fits the slice: a slice without a "none" answer (a run-off,
-        a single multi-class slice) only shows examples whose gold label is among its labels."""
+        a single multi-class slice) only shows examples whose gold label is among its labels. A
+        second-stage slice asks about one trigger or subject of this document: no other
+        document's answer shows that, so it shows none."""
+        if slice_.anchor is not None:
+            return []
         if slice_.schema.kind is not TaskKind.CLASSIFICATION or slice_.offers_none:
             return list(examples)
         names = set(slice_.label_names)
@@ -90,6 +96,13 @@ class PromptFormat(ABC):
         """The answer object a perfect model gives for `result`, cut to the slice's labels."""
         kind = slice_.schema.kind
         names = slice_.label_names
+        if slice_.stage == "triggers":
+            return {n: [e.trigger for e in result.events if e.type == n] for n in names}
+        if slice_.stage == "subjects":
+            return {
+                n: list(dict.fromkeys(r.subject for r in result.relations if r.relation == n))
+                for n in names
+            }
         if kind is TaskKind.NER:
             return {n: [e.text for e in result.entities if e.type == n] for n in names}
         if kind is TaskKind.RE:

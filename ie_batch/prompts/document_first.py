@@ -77,6 +77,51 @@ _ONE_TYPE_ANSWER = {
     "zh": '用{{"{name}": [名称]}}回答；没有则为空列表。',
 }
 
+#: The staged questions (`prompts.staging`): short lists copied from the text, "none" easy.
+_STAGE_QUESTION = {
+    ("en", "triggers"): "Which events of these types does the text report? For each type, list "
+    "the trigger of each such event: the word of the text that expresses it (usually a verb or "
+    "noun), copied exactly. An empty list when the text reports no event of the type; most texts "
+    "report at most one.",
+    (
+        "zh",
+        "triggers",
+    ): "文本报道了以下类型的事件吗？对每个类型，列出每个事件的触发词：文本中表达该事件的词"
+    "（通常是动词或名词），照原文复制。文本没有报道该类型的事件时给空列表；大多数文本至多报道一个事件。",
+    ("en", "arguments"): 'The text reports a "{label}" event{description}, expressed by '
+    '"{anchor}". Which spans of the text fill its roles?\nRoles: {roles}',
+    ("zh", "arguments"): "文本报道了一个“{label}”事件{description}，触发词是“{anchor}”。"
+    "文本中哪些片段是它的论元？\n论元角色：{roles}",
+    ("en", "subjects"): "Which entities are the subject of these relations in the text? For each "
+    "relation, list the subjects the text states it for, copied exactly; an empty list if none.",
+    (
+        "zh",
+        "subjects",
+    ): "文本中哪些实体是以下关系的主体？对每个关系，列出文本所述的主体，照原文复制；没有则为空列表。",
+    ("en", "objects"): 'In the text, "{anchor}" is the subject of these relations. For each '
+    "relation, list its objects, copied exactly; an empty list if the text does not state one.",
+    (
+        "zh",
+        "objects",
+    ): "在文本中，“{anchor}”是以下关系的主体。对每个关系，列出它的客体，照原文复制；"
+    "文本没有说明则为空列表。",
+}
+_STAGE_ANSWER = {
+    ("en", "triggers"): "Answer with a JSON object whose keys are exactly these event types; "
+    "each value lists trigger words copied from the text.",
+    ("zh", "triggers"): "用JSON对象回答，键恰好是这些事件类型；每个值是从文本中复制的触发词列表。",
+    ("en", "arguments"): "Answer with a JSON object whose keys are exactly these roles; each "
+    "value lists spans copied from the text (an empty list when the text does not say).",
+    ("zh", "arguments"): "用JSON对象回答，键恰好是这些论元角色；每个值是从文本中复制的片段列表"
+    "（文本没有提到则为空列表）。",
+    ("en", "subjects"): "Answer with a JSON object whose keys are exactly these relations; each "
+    "value lists subjects copied from the text.",
+    ("zh", "subjects"): "用JSON对象回答，键恰好是这些关系；每个值是从文本中复制的主体列表。",
+    ("en", "objects"): "Answer with a JSON object whose keys are exactly these relations; each "
+    "value lists objects copied from the text.",
+    ("zh", "objects"): "用JSON对象回答，键恰好是这些关系；每个值是从文本中复制的客体列表。",
+}
+
 TEXT_HEADER = {"en": "Text:", "zh": "文本："}
 _EXAMPLES_HEADER = {"en": "Solved examples:", "zh": "示例："}
 _ANSWER_HEADER = {"en": "Answer:", "zh": "答案："}
@@ -88,6 +133,7 @@ class DocumentFirstFormat(PromptFormat):
     #: about a third of the CoNLL-2003 entities it finds when asked for each type alone (bench/).
     #: Prompts of one document share its prefix, so the extra slices cost mostly their answers.
     default_split_num = {TaskKind.NER: 1}
+    stages = frozenset({TaskKind.EE, TaskKind.RE})
 
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:
         language = slice_.schema.language
@@ -102,14 +148,18 @@ class DocumentFirstFormat(PromptFormat):
                     f"{_ANSWER_HEADER[language]} {answer}",
                 ]
             parts.append("")
-        if slice_.schema.kind is TaskKind.NER and len(slice_.labels) == 1:
+        if slice_.stage != "whole":
+            parts += self._stage_question(slice_)
+        elif slice_.schema.kind is TaskKind.NER and len(slice_.labels) == 1:
             parts += self._one_type_question(slice_)
         else:
             parts.append(_TASK[language, slice_.schema.kind])
             parts += [self.label_line(label, slice_) for label in slice_.labels]
             parts.append(self._answer_instruction(slice_))
         messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(parts)))
-        return Prompt(messages=messages, answer_schema=self.answer_schema(slice_), slice=slice_)
+        return Prompt(
+            messages=messages, answer_schema=self.answer_schema(slice_, len(text)), slice=slice_
+        )
 
     @staticmethod
     def _one_type_question(slice_: SchemaSlice) -> list[str]:
@@ -125,13 +175,40 @@ class DocumentFirstFormat(PromptFormat):
             _ONE_TYPE_ANSWER[language].format(name=label.name),
         ]
 
+    @classmethod
+    def _stage_question(cls, slice_: SchemaSlice) -> list[str]:
+        language = slice_.schema.language
+        question = _STAGE_QUESTION[language, slice_.stage]
+        lines = []
+        if slice_.stage == "arguments":
+            (event,) = slice_.labels
+            description = ""
+            if event.description:
+                description = (
+                    f" ({event.description})" if language == "en" else f"（{event.description}）"
+                )
+            roles = (", " if language == "en" else "、").join(event.roles)
+            anchor = slice_.anchor.text if slice_.anchor else ""
+            lines.append(
+                question.format(
+                    label=event.name, description=description, anchor=anchor, roles=roles
+                )
+            )
+        else:
+            lines.append(question.format(anchor=slice_.anchor.text if slice_.anchor else ""))
+            lines += [cls.label_line(label, slice_, roles=False) for label in slice_.labels]
+        lines.append(_STAGE_ANSWER[language, slice_.stage])
+        return lines
+
     @staticmethod
-    def label_line(label: object, slice_: SchemaSlice) -> str:
-        """`- name: description`, with an event's roles or a relation's subject types."""
+    def label_line(label: object, slice_: SchemaSlice, roles: bool = True) -> str:
+        """`- name: description`, with an event's roles (unless `roles` is False: a trigger
+        question that lists roles invites the model to fill them) or a relation's subject and
+        object types."""
         name = label.name
         description = getattr(label, "description", None)
         line = f"- {name}: {description}" if description else f"- {name}"
-        roles = getattr(label, "roles", ())
+        roles = getattr(label, "roles", ()) if roles else ()
         if roles:
             line += (" (roles: " if slice_.schema.language == "en" else "（论元：") + ", ".join(
                 roles
@@ -144,6 +221,14 @@ class DocumentFirstFormat(PromptFormat):
                 f" (subject is a {joined})"
                 if slice_.schema.language == "en"
                 else f"（主体为{joined}）"
+            )
+        object_types = getattr(label, "object_types", ())
+        if object_types:
+            joined = ", ".join(object_types)
+            line += (
+                f" (object is a {joined})"
+                if slice_.schema.language == "en"
+                else f"（客体为{joined}）"
             )
         return line
 

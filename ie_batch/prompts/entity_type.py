@@ -35,4 +35,6 @@ def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
     lines += [DocumentFirstFormat.label_line(label, slice_) for label in slice_.labels]
     lines.append(_ANSWER[language])
     messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(lines)))
-    return Prompt(messages=messages, answer_schema=answer_schema(slice_), slice=slice_)
+    return Prompt(
+        messages=messages, answer_schema=answer_schema(slice_, text_chars=len(text)), slice=slice_
+    )

@@ -77,7 +77,9 @@ class IEPileFormat(PromptFormat):
         instruction["input"] = text
         user = json.dumps(instruction, ensure_ascii=False)
         messages = (Message("system", SYSTEM), Message("user", user))
-        return Prompt(messages=messages, answer_schema=self.answer_schema(slice_), slice=slice_)
+        return Prompt(
+            messages=messages, answer_schema=self.answer_schema(slice_, len(text)), slice=slice_
+        )
 
     @staticmethod
     def schema_items(slice_: SchemaSlice) -> list[Any]:

@@ -14,7 +14,9 @@ from ie_batch.schema.model import (
     TaskKind,
 )
 from ie_batch.schema.rotation import (
+    Anchor,
     SchemaSlice,
+    Stage,
     entity_type_slice,
     final_round_slice,
     rotate,
@@ -23,6 +25,7 @@ from ie_batch.schema.rotation import (
 
 __all__ = [
     "DEFAULT_SPLIT_NUM",
+    "Anchor",
     "AnySchema",
     "ClassificationSchema",
     "EeSchema",
@@ -33,6 +36,7 @@ __all__ = [
     "RelationSpec",
     "SchemaError",
     "SchemaSlice",
+    "Stage",
     "TaskKind",
     "entity_type_slice",
     "final_round_slice",

@@ -42,11 +42,13 @@ class LabelSpec(_Frozen):
 
 
 class RelationSpec(_Frozen):
-    """A relation; `subject_types` carries PP-UIE's `{subject_type: [relation, ...]}` hints."""
+    """A relation; `subject_types` carries PP-UIE's `{subject_type: [relation, ...]}` hints, and
+    `object_types` the type of what it points to; both are shown to the model."""
 
     name: str = Field(min_length=1)
     description: str | None = None
     subject_types: tuple[str, ...] = ()
+    object_types: tuple[str, ...] = ()
 
 
 class EventSpec(_Frozen):

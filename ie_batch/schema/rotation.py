@@ -17,6 +17,23 @@ from ie_batch.schema.model import AnySchema, ClassificationSchema, NerSchema
 
 LabelOrder = Literal["sorted", "given", "shuffled"]
 
+#: What a slice asks. "whole" fills the task's whole answer object in one step. Events and
+#: relations are asked in two stages (`prompts.staging`): "triggers" finds the events of each
+#: type by their trigger words, then "arguments" fills the roles of one detected event;
+#: "subjects" finds the subjects of each relation, then "objects" asks one subject's objects.
+Stage = Literal["whole", "triggers", "arguments", "subjects", "objects"]
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """The span a second-stage slice asks about (an event's trigger, a relation's subject),
+    where the first stage found it: offsets are into the whole document."""
+
+    label: str  # the event type, or the relation the subject was listed for
+    text: str
+    start: int | None = None
+    end: int | None = None
+
 
 @dataclass(frozen=True)
 class SchemaSlice:
@@ -30,6 +47,8 @@ class SchemaSlice:
     count: int
     final_round: bool = False
     span: str | None = None  # the mention whose type an entity-type run-off asks
+    stage: Stage = "whole"
+    anchor: Anchor | None = None  # the trigger or subject a second stage asks about
 
     @property
     def label_names(self) -> list[str]:
@@ -50,6 +69,11 @@ class SchemaSlice:
         suffix = "final" if self.final_round else f"{self.index + 1}/{self.count}"
         if self.span is not None:
             suffix += f" {self.span!r}"
+        if self.stage != "whole":
+            suffix += f" {self.stage}"
+        if self.anchor is not None:
+            where = f"@{self.anchor.start}" if self.anchor.start is not None else ""
+            suffix += f" {self.anchor.text!r}{where}"
         return f"{self.schema.name}[{suffix}]"
 
 

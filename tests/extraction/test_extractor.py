@@ -293,11 +293,38 @@ def test_an_answer_cut_at_max_tokens_is_reported():
         async def generate(self, prompts):
             return [Generation(text='{"city": ["Berlin"]', finish_reason="length") for _ in prompts]
 
-    (outcome,) = _extract(BatchExtractor([NER], CutEngine(max_tokens=32), FORMAT), _docs("Berlin!"))
+    one_type = NerSchema(name="ner", entities=["city"])
+    engine = CutEngine(max_tokens=32)
+    (outcome,) = _extract(BatchExtractor([one_type], engine, FORMAT), _docs("Berlin!"))
     assert [e.text for e in outcome.result.entities] == ["Berlin"]
     assert outcome.result.errors == [
         "slice ner[1/1]: the answer hit the 32-token limit; kept its complete items"
     ]
+    assert outcome.prompts == 1  # one label: no smaller slice to ask
+
+
+def test_a_slice_that_hits_the_limit_is_asked_once_more_as_two_halves():
+    class LoopsOnWideSlices(FakeEngine):
+        """Runs to the limit whenever a prompt asks both types; answers each alone."""
+
+        async def generate(self, prompts):
+            answers = []
+            for prompt in prompts:
+                names = prompt.slice.label_names
+                if len(names) > 1:
+                    answers.append(
+                        Generation(text='{"city": ["Berlin", "Ber', finish_reason="length")
+                    )
+                elif names == ["city"]:
+                    answers.append(Generation(text='{"city": ["Berlin"]}', finish_reason="stop"))
+                else:
+                    answers.append(Generation(text='{"person": []}', finish_reason="stop"))
+            return answers
+
+    (outcome,) = _extract(BatchExtractor([NER], LoopsOnWideSlices(), FORMAT), _docs("Berlin!"))
+    assert [(e.type, e.text, e.start) for e in outcome.result.entities] == [("city", "Berlin", 0)]
+    assert outcome.result.errors == []  # the halves' answers replace the cut-off one
+    assert outcome.prompts == 3
 
 
 def test_several_schemas_merge_into_one_result():

@@ -3,7 +3,14 @@
 import pytest
 
 from ie_batch.prompts import answer_schema, get_format
-from ie_batch.prompts.answer_schema import MAX_ITEMS_PER_LABEL
+from ie_batch.prompts.answer_schema import (
+    MAX_ITEMS_PER_LABEL,
+    MAX_ITEMS_PER_ROLE,
+    MAX_SPAN_CHARS,
+    max_items,
+    max_span_chars,
+)
+from ie_batch.prompts.staging import staged
 from ie_batch.schema import (
     ClassificationSchema,
     EeSchema,
@@ -29,6 +36,9 @@ TOPIC_MULTI = ClassificationSchema(
 TOPIC_ZH = ClassificationSchema(name="主题", language="zh", labels=["体育", "财经"])
 
 
+SPAN = {"type": "string", "maxLength": MAX_SPAN_CHARS}
+
+
 def _is_closed_object(schema, keys):
     return (
         schema["type"] == "object"
@@ -50,11 +60,7 @@ def test_ner_keys_are_exactly_the_slice_labels_each_an_array_of_strings():
         result = answer_schema(slice_)
         assert _is_closed_object(result, slice_.label_names)
         for value in result["properties"].values():
-            assert value == {
-                "type": "array",
-                "items": {"type": "string"},
-                "maxItems": MAX_ITEMS_PER_LABEL,
-            }
+            assert value == {"type": "array", "items": SPAN, "maxItems": MAX_ITEMS_PER_LABEL}
 
 
 def test_a_list_longer_than_the_cap_does_not_validate():
@@ -77,7 +83,7 @@ def test_re_values_are_arrays_of_closed_subject_object_pairs():
     for value in result["properties"].values():
         assert value["type"] == "array"
         assert _is_closed_object(value["items"], ["subject", "object"])
-        assert value["items"]["properties"]["subject"] == {"type": "string"}
+        assert value["items"]["properties"]["subject"] == SPAN
 
 
 def test_ee_values_are_arrays_of_trigger_and_role_lists():
@@ -85,10 +91,14 @@ def test_ee_values_are_arrays_of_trigger_and_role_lists():
     assert _is_closed_object(result, ["acquisition", "layoff"])
     item = result["properties"]["acquisition"]["items"]
     assert _is_closed_object(item, ["trigger", "arguments"])
-    assert item["properties"]["trigger"] == {"type": "string"}
+    assert item["properties"]["trigger"] == SPAN
     arguments = item["properties"]["arguments"]
     assert _is_closed_object(arguments, ["buyer", "target"])
-    assert arguments["properties"]["buyer"] == {"type": "array", "items": {"type": "string"}}
+    assert arguments["properties"]["buyer"] == {
+        "type": "array",
+        "items": SPAN,
+        "maxItems": MAX_ITEMS_PER_ROLE,
+    }
 
 
 def test_ee_string_argument_shape_gives_one_string_per_role():
@@ -96,7 +106,7 @@ def test_ee_string_argument_shape_gives_one_string_per_role():
     arguments = result["properties"]["layoff"]["items"]["properties"]["arguments"]
     assert _is_closed_object(arguments, ["company"])
     assert arguments["properties"]["company"] == {
-        "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]
+        "anyOf": [SPAN, {"type": "array", "items": SPAN, "maxItems": MAX_ITEMS_PER_ROLE}]
     }
 
 
@@ -107,7 +117,7 @@ def test_iepile_format_uses_string_arguments_and_document_first_uses_lists():
     role = ["properties", "acquisition", "items", "properties", "arguments", "properties", "buyer"]
     for key in role:
         iepile, document_first = iepile[key], document_first[key]
-    assert iepile["anyOf"][0] == {"type": "string"}
+    assert iepile["anyOf"][0] == SPAN
     assert document_first["type"] == "array"
 
 
@@ -198,3 +208,53 @@ def test_real_classification_answers_validate():
     final = _validator(answer_schema(final_round_slice(TOPIC, ["sports", "world"])))
     assert final.is_valid({"label": "world"})
     assert not final.is_valid({"label": "none"})
+
+
+def test_bounds_follow_the_text_length_in_a_few_steps():
+    assert max_items(10) == 4 and max_items(100) == 16 and max_items(10_000) == MAX_ITEMS_PER_LABEL
+    assert max_span_chars(3) == 4 and max_span_chars(60) == 64
+    assert max_span_chars(100_000) == MAX_SPAN_CHARS
+    lengths = range(1, 5000)
+    assert len({max_items(n) for n in lengths}) <= 3  # few grammars to compile and cache
+    assert len({max_span_chars(n) for n in lengths}) <= 7
+
+
+def test_no_span_longer_than_the_text_validates():
+    jsonschema = pytest.importorskip("jsonschema")
+    (slice_,) = rotate(NerSchema(name="ner", entities=["person"]))
+    schema = answer_schema(slice_, text_chars=20)
+    assert jsonschema.Draft202012Validator(schema).is_valid({"person": ["Tim Cook"]})
+    assert not jsonschema.Draft202012Validator(schema).is_valid({"person": ["x" * 33]})
+
+
+def test_every_array_and_string_of_every_task_is_bounded():
+    """No answer can run to the token limit: each array has maxItems, each string maxLength
+    or an enum."""
+
+    def unbounded(node, path="$"):
+        if isinstance(node, dict):
+            if node.get("type") == "array" and "maxItems" not in node:
+                yield path
+            if node.get("type") == "string" and "maxLength" not in node and "enum" not in node:
+                yield path
+            for key, value in node.items():
+                yield from unbounded(value, f"{path}.{key}")
+        elif isinstance(node, list):
+            for position, value in enumerate(node):
+                yield from unbounded(value, f"{path}[{position}]")
+
+    slices = [s for schema in (NER, RE, EE, TOPIC, TOPIC_MULTI) for s in rotate(schema)]
+    slices += staged(rotate(EE)) + staged(rotate(RE))
+    for shape in ("list", "string"):
+        for slice_ in slices:
+            assert list(unbounded(answer_schema(slice_, shape, text_chars=80))) == [], slice_.key
+
+
+def test_staged_slices_ask_short_lists_of_spans():
+    (triggers,) = staged(rotate(EE))
+    result = answer_schema(triggers, text_chars=40)
+    assert _is_closed_object(result, ["acquisition", "layoff"])
+    assert result["properties"]["layoff"]["items"] == {"type": "string", "maxLength": 64}
+    assert result["properties"]["layoff"]["maxItems"] == MAX_ITEMS_PER_ROLE
+    (subjects,) = staged(rotate(RE))
+    assert _is_closed_object(answer_schema(subjects), ["founded by", "located in"])

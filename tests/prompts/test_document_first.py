@@ -30,7 +30,7 @@ def test_chat_is_a_system_then_a_user_message():
     prompt = FORMAT.render(TEXT, rotate(NER13)[0])
     assert [m["role"] for m in prompt.chat()] == ["system", "user"]
     assert prompt.slice == rotate(NER13)[0]
-    assert prompt.answer_schema == FORMAT.answer_schema(rotate(NER13)[0])
+    assert prompt.answer_schema == FORMAT.answer_schema(rotate(NER13)[0], len(TEXT))
 
 
 def test_text_comes_before_the_labels():
