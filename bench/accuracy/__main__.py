@@ -63,6 +63,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=Path("out/bench/accuracy"),
         help="folder for results.json, results.md and each run's job output",
     )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder holding the relation/event sets no package ships (duie_dev.json, "
+        "CMeIE_dev.json, duee_dev.json and their *_train.json pools; see bench/README.md)",
+    )
     parser.add_argument("--batch-size", type=int, default=16, help="documents per batch")
     parser.add_argument("--num-cpus", type=int, default=2, help="CPUs of the local Ray")
     parser.add_argument("--fresh", action="store_true", help="do not merge with earlier results")
@@ -99,7 +106,7 @@ def print_plan(datasets: list, configurations: list, limit: int, sample: str) ->
             rows = f"first {limit} rows" if sample == "head" else f"{limit} rows spread evenly"
         print(
             f"bench: {dataset.name}: evaluated on split {dataset.split} ({rows}), "
-            f"schema {dataset.schema.name}",
+            f"schema {dataset.schema_name}",
             file=sys.stderr,
         )
         for configuration in configurations:
@@ -122,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         for configuration in CONFIGURATIONS.values():
             print(f"{configuration.name}: {configuration.summary}")
         return 0
-    datasets = [get_dataset(name) for name in args.dataset or ["conll2003-valid"]]
+    datasets = [get_dataset(name, args.data_dir) for name in args.dataset or ["conll2003-valid"]]
     configurations = [get_configuration(name) for name in args.config or ["plain", "defaults"]]
     limit = args.limit or None
     print_plan(datasets, configurations, args.limit, args.sample)

@@ -124,7 +124,11 @@ def job_data(
     examples: Path | None,
 ) -> dict[str, Any]:
     """The job configuration (as a mapping) of one run."""
-    schema = schema_variant(dataset.schema, configuration, work / "schemas" / configuration.name)
+    schema = schema_variant(
+        dataset.schema_file(work / "schemas" / "derived"),
+        configuration,
+        work / "schemas" / configuration.name,
+    )
     data: dict[str, Any] = {
         "input": {"paths": [str(input_folder)]},
         "schemas": [str(schema)],
@@ -134,6 +138,17 @@ def job_data(
     if examples is not None:
         data["prompt"] = {"examples": str(examples), "few_shot_k": configuration.few_shot_k}
     return deep_merge(data, configuration.job)
+
+
+def task_metrics(scores: dict[str, Any], task: str) -> dict[str, Any]:
+    """The job's figures for the data set's task. Events have two (IEPile's EET and EEA): the
+    argument figures, `(type, argument, role)` tuples, lead (the table shows them) and the
+    trigger figures, `(type, trigger)`, ride along under `trigger`."""
+    if task == "ee":
+        if "ee_argument" not in scores and "ee_trigger" not in scores:
+            return {}
+        return {**scores.get("ee_argument", {}), "trigger": scores.get("ee_trigger", {})}
+    return scores.get(task, {})
 
 
 def run_one(
@@ -184,7 +199,7 @@ def run_one(
     result.error_rows = total.error_rows
     result.prompt_tokens = total.prompt_tokens
     result.completion_tokens = total.completion_tokens
-    result.metrics = total.evaluation.metrics().get(dataset.task, {})
+    result.metrics = task_metrics(total.evaluation.metrics(), dataset.task)
     if total.rows != len(chosen):
         result.error = f"{total.rows} result rows for {len(chosen)} input rows"
     return result

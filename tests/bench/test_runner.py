@@ -35,3 +35,38 @@ def test_spread_rows_are_distinct():
     chosen = sample_rows(rows, 100, "spread")
     assert len({row["id"] for row in chosen}) == 100
     assert chosen[-1]["id"] == "3217"
+
+
+def test_a_derived_schema_is_written_into_the_work_folder_and_configurations_apply(tmp_path):
+    from pathlib import Path
+
+    from bench.accuracy.configurations import get_configuration
+    from bench.accuracy.datasets import get_dataset
+    from bench.accuracy.runner import job_data
+    from ie_batch.schema import load_schema
+
+    fixtures = Path(__file__).parent / "fixtures"
+    dataset = get_dataset("duie-dev", fixtures)
+    data = job_data(
+        dataset, get_configuration("defaults"), tmp_path / "in", tmp_path / "out", tmp_path, 8, None
+    )
+    (schema,) = data["schemas"]
+    assert Path(schema) == tmp_path / "schemas" / "derived" / "duie_zh.yaml"
+    assert load_schema(schema).relations[0].description  # subject and object types shown
+    plain = job_data(
+        dataset,
+        get_configuration("no-descriptions"),
+        tmp_path / "in",
+        tmp_path / "out",
+        tmp_path,
+        8,
+        None,
+    )
+    stripped = load_schema(plain["schemas"][0])
+    assert Path(plain["schemas"][0]).parent.name == "no-descriptions"
+    assert stripped.label_names == load_schema(schema).label_names
+    assert not any(relation.description for relation in stripped.relations)
+    assert stripped.relations == tuple(
+        relation.model_copy(update={"description": None})
+        for relation in load_schema(schema).relations
+    )  # subject types survive
