@@ -282,7 +282,7 @@ class BatchExtractor:
                         mentions.setdefault(key, (entity.start, []))[1].append(entity.type)
             asking_order: dict[NerSchema, list[str]] = {}
             for (schema, span), (start, types) in mentions.items():
-                if len(set(types)) < 2:
+                if len(set(types)) < 2 and not schema.verify_mentions:
                     continue
                 if schema not in asking_order:
                     asking_order[schema] = [
@@ -292,7 +292,9 @@ class BatchExtractor:
                         )
                         for name in schema_slice.label_names
                     ]
-                slice_ = entity_type_slice(schema, span, asking_order[schema])
+                slice_ = entity_type_slice(
+                    schema, span, asking_order[schema], check=schema.verify_mentions
+                )
                 job = slice_ and self._run_off_job(index, documents[index].text, start, slice_)
                 if job:
                     run_offs.append(job)

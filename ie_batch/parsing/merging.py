@@ -17,7 +17,8 @@ without arguments.
 
 For NER, an entity-type run-off (`final_round` with a `span`) decides the type of one mention
 that several slices claimed: every record of that mention in the schema takes the chosen type,
-which may be one no slice gave it, and the copies that become identical go. The decision is per
+which may be one no slice gave it, and the copies that become identical go. A mention check
+(`verify_mentions`) that found it none of the types drops it, with a warning. The decision is per
 mention text within the document; a failed run-off again leaves all standing.
 """
 
@@ -27,7 +28,7 @@ import dataclasses
 from collections.abc import Callable, Hashable, Iterable
 from typing import TypeVar
 
-from ie_batch.parsing.records import SliceRecords
+from ie_batch.parsing.records import NOT_AN_ENTITY, SliceRecords, listed
 from ie_batch.results import DocumentResult, Entity, Event, LabelScore, Relation
 from ie_batch.schema.model import TaskKind
 
@@ -54,11 +55,14 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
     }
     result = DocumentResult()
     labels: list[str] = []
+    rejected: list[str] = []
     for part in parts:
-        result.entities.extend(
-            dataclasses.replace(entity, type=types.get((part.schema, entity.text), entity.type))
-            for entity in part.entities
-        )
+        for entity in part.entities:
+            chosen = types.get((part.schema, entity.text), entity.type)
+            if chosen == NOT_AN_ENTITY:
+                rejected.append(entity.text)
+            else:
+                result.entities.append(dataclasses.replace(entity, type=chosen))
         result.relations.extend(part.relations)
         result.events.extend(
             event
@@ -69,6 +73,11 @@ def merge_slices(parts: Iterable[SliceRecords]) -> DocumentResult:
         result.warnings.extend(part.warnings)
         if not _superseded(part, decided) and not _is_entity_type_run_off(part):
             labels.extend(part.labels)
+    if rejected:
+        result.warnings.append(
+            f"dropped {len(rejected)} mention(s) the mention check found to be none of the "
+            f"schema's types: {listed(list(dict.fromkeys(rejected)))}"
+        )
     result.entities = _unique(result.entities, _entity_content, lambda e: e.start is not None)
     result.relations = _unique(result.relations, _relation_content, _relation_grounded)
     result.events = _unique(result.events, _event_content, _event_grounded)

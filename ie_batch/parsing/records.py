@@ -16,8 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ie_batch.results import Entity, Event, EventArgument, Relation
-from ie_batch.schema.model import AnySchema, ClassificationSchema, TaskKind
+from ie_batch.schema.model import AnySchema, ClassificationSchema, TaskKind, not_an_entity
 from ie_batch.schema.rotation import Anchor, SchemaSlice
+
+#: The label a mention check gives a mention that is none of its types (it is then dropped).
+NOT_AN_ENTITY = "\x00none"
 
 #: Values that mean "nothing found": IEPile writes "NAN" (and "无" in Chinese) for an empty role.
 PLACEHOLDERS = frozenset({"", "nan", "none", "null", "n/a", "无"})
@@ -134,6 +137,9 @@ class _Reader:
             self.read_event_arguments(value)
             return
         stage = self.slice.stage
+        if stage == "triggers" and isinstance(value, dict) and list(value) == ["events"]:
+            self.read_trigger_pairs(value["events"])
+            return
         for label, item in self.labelled_items(value):
             if stage == "triggers":
                 for trigger in self.texts(item, repr(label)):
@@ -217,6 +223,19 @@ class _Reader:
                     self.records.relations.append(
                         Relation(subject=subject, relation=label, object=obj)
                     )
+
+    def read_trigger_pairs(self, value: Any) -> None:
+        """`[{"type": ..., "trigger": ...}, ...]`: the events a trigger slice found."""
+        for position, item in enumerate(self.items(value)):
+            where = f"events[{position}]"
+            label = self.labels.find(item.get("type")) if isinstance(item, dict) else None
+            if label is None:
+                self.error(
+                    f'{where}: expected {{"type": <event type>, "trigger": ...}}, got {_show(item)}'
+                )
+                continue
+            for trigger in self.texts(item.get("trigger"), f"{where}.trigger"):
+                self.records.events.append(Event(type=label, trigger=trigger))
 
     def read_objects(self, label: str, value: Any) -> None:
         """One subject's objects for `label`: the subject is the slice's anchor."""
@@ -333,6 +352,10 @@ class _Reader:
             chosen = _first(value, ("type", "label"))
             if chosen is None:
                 self.error(f'expected {{"type": ...}}, got {_show(value)}')
+                return
+        if self.slice.offers_none and isinstance(chosen, str):
+            if _normal(chosen) == _normal(not_an_entity(self.slice.schema.language)):
+                self.records.labels.append(NOT_AN_ENTITY)
                 return
         label = self.labels.find(chosen.strip() if isinstance(chosen, str) else chosen)
         if label is None:

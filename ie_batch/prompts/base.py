@@ -97,7 +97,11 @@ class PromptFormat(ABC):
         kind = slice_.schema.kind
         names = slice_.label_names
         if slice_.stage == "triggers":
-            return {n: [e.trigger for e in result.events if e.type == n] for n in names}
+            return {
+                "events": [
+                    {"type": e.type, "trigger": e.trigger} for e in result.events if e.type in names
+                ]
+            }
         if slice_.stage == "subjects":
             return {
                 n: list(dict.fromkeys(r.subject for r in result.relations if r.relation == n))

@@ -79,10 +79,10 @@ _ONE_TYPE_ANSWER = {
 
 #: The staged questions (`prompts.staging`): short lists copied from the text, "none" easy.
 _STAGE_QUESTION = {
-    ("en", "triggers"): "Which events of these types does the text report? For each type, list "
-    "the trigger of each such event: the word of the text that expresses it (usually a verb or "
-    "noun), copied exactly. An empty list when the text reports no event of the type; most texts "
-    "report at most one.",
+    ("en", "triggers"): "Does the text report an event of one of these types? List each event it "
+    "reports with its type and its trigger: the word of the text that expresses the event "
+    "(usually a verb or noun), copied exactly. An empty list when it reports none of these; most "
+    "texts report at most one.",
     (
         "zh",
         "triggers",
@@ -107,9 +107,12 @@ _STAGE_QUESTION = {
     "文本没有说明则为空列表。",
 }
 _STAGE_ANSWER = {
-    ("en", "triggers"): "Answer with a JSON object whose keys are exactly these event types; "
-    "each value lists trigger words copied from the text.",
-    ("zh", "triggers"): "用JSON对象回答，键恰好是这些事件类型；每个值是从文本中复制的触发词列表。",
+    ("en", "triggers"): 'Answer with {"events": [{"type": ..., "trigger": ...}]}; an empty list '
+    "if there is none.",
+    (
+        "zh",
+        "triggers",
+    ): '用{"events": [{"type": 事件类型, "trigger": 触发词}]}回答；没有则为空列表。',
     ("en", "arguments"): "Answer with a JSON object whose keys are exactly these roles; each "
     "value lists spans copied from the text (an empty list when the text does not say).",
     ("zh", "arguments"): "用JSON对象回答，键恰好是这些论元角色；每个值是从文本中复制的片段列表"

@@ -11,6 +11,7 @@ from ie_batch.prompts.answer_schema import answer_schema
 from ie_batch.prompts.base import Message, Prompt
 from ie_batch.prompts.document_first import TEXT_HEADER, DocumentFirstFormat
 from ie_batch.schema import SchemaSlice
+from ie_batch.schema.model import not_an_entity
 
 _SYSTEM = {
     "en": "You classify mentions of named entities. Answer with one JSON object and nothing else.",
@@ -24,6 +25,11 @@ _ANSWER = {
     "en": 'Answer with {"type": ...} naming the one type that fits.',
     "zh": '用{"type": ...}回答，给出最合适的一个类型。',
 }
+_CHECK_ANSWER = {
+    "en": 'Answer with {"type": ...} naming the one type that fits, or "{none}" if it is not a '
+    "name of any of these types.",
+    "zh": '用{"type": ...}回答，给出最合适的一个类型；如果它不是这些类型的名称，回答“{none}”。',
+}
 
 
 def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
@@ -33,7 +39,11 @@ def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
     language = slice_.schema.language
     lines = [TEXT_HEADER[language], text, "", _QUESTION[language].format(span=slice_.span)]
     lines += [DocumentFirstFormat.label_line(label, slice_) for label in slice_.labels]
-    lines.append(_ANSWER[language])
+    if slice_.offers_none:
+        none = not_an_entity(language)
+        lines.append(_CHECK_ANSWER[language].replace("{none}", none))
+    else:
+        lines.append(_ANSWER[language])
     messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(lines)))
     return Prompt(
         messages=messages, answer_schema=answer_schema(slice_, text_chars=len(text)), slice=slice_

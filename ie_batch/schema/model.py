@@ -152,6 +152,12 @@ class NerSchema(_SchemaBase):
         description="Every entity type is a proper name: in text that uses capital letters, a "
         "mention in a cased script without one is dropped (with a warning).",
     )
+    verify_mentions: bool = Field(
+        default=False,
+        description="Ask once more about every mention the slices found, not only those several "
+        "claimed: which type it is, or that it is none of them (then it is dropped). The "
+        "precision lever for scripts without capitals, where `proper_names` cannot help.",
+    )
 
     @field_validator("entities", mode="before")
     @classmethod
@@ -289,6 +295,11 @@ class ClassificationSchema(_SchemaBase):
     def none_label(self) -> str:
         """The answer a slice gives when none of its labels fits."""
         return "无" if self.language == "zh" else "none"
+
+
+def not_an_entity(language: str) -> str:
+    """The answer of a mention check when the mention is none of the candidate types."""
+    return "都不是" if language == "zh" else "none of these"
 
 
 TaskSchema = Annotated[

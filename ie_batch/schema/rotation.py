@@ -47,6 +47,7 @@ class SchemaSlice:
     count: int
     final_round: bool = False
     span: str | None = None  # the mention whose type an entity-type run-off asks
+    check: bool = False  # an entity-type run-off that may answer "none of these"
     stage: Stage = "whole"
     anchor: Anchor | None = None  # the trigger or subject a second stage asks about
 
@@ -59,6 +60,8 @@ class SchemaSlice:
         """Whether a classification answer may be "none of these": when the right label may be
         in another slice, or (multi-label) when no label may apply. A single-slice multi-class
         question and a run-off must pick one of their labels."""
+        if self.span is not None:
+            return self.check
         if getattr(self.schema, "multi_label", False):
             return not self.final_round
         return not self.final_round and self.count > 1
@@ -126,8 +129,12 @@ def final_round_slice(schema: ClassificationSchema, winners: Sequence[str]) -> S
     return SchemaSlice(schema=schema, labels=labels, index=0, count=1, final_round=True)
 
 
-def entity_type_slice(schema: NerSchema, span: str, types: Sequence[str]) -> SchemaSlice | None:
+def entity_type_slice(
+    schema: NerSchema, span: str, types: Sequence[str], check: bool = False
+) -> SchemaSlice | None:
     """A run-off that asks which of `types` the mention `span` is; None for fewer than two.
+    With `check` the answer may also be that it is none of them (`offers_none`): one type is
+    then enough to ask.
 
     Asked one type at a time, a small model says yes to a mention under several types (a county
     cricket side is a location, an organisation and "miscellaneous"); one question that puts the
@@ -135,6 +142,8 @@ def entity_type_slice(schema: NerSchema, span: str, types: Sequence[str]) -> Sch
     """
     by_name = {label.name: label for label in schema.entities}
     labels = tuple(by_name[name] for name in dict.fromkeys(types) if name in by_name)
-    if len(labels) < 2:
+    if len(labels) < (1 if check else 2):
         return None
-    return SchemaSlice(schema=schema, labels=labels, index=0, count=1, final_round=True, span=span)
+    return SchemaSlice(
+        schema=schema, labels=labels, index=0, count=1, final_round=True, span=span, check=check
+    )

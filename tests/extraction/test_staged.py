@@ -41,6 +41,13 @@ class StagedScript:
         if slice_.anchor is not None:
             key = (slice_.anchor.text, slice_.anchor.start)
             return json.dumps(self.second[key])
+        if slice_.stage == "triggers":
+            events = [
+                {"type": name, "trigger": trigger}
+                for name in slice_.label_names
+                for trigger in self.first.get(name, [])
+            ]
+            return json.dumps({"events": events})
         return json.dumps({name: self.first.get(name, []) for name in slice_.label_names})
 
 
@@ -176,3 +183,12 @@ def test_the_iepile_format_asks_in_one_stage():
     extractor = BatchExtractor([EE], engine, get_format("iepile"))
     asyncio.run(extractor.extract([Document(id="d", text="Apple bought Beats.")]))
     assert {p.slice.stage for p in engine.prompts_seen} == {"whole"}
+
+
+def test_a_trigger_answer_keyed_by_type_is_read_too():
+    """The per-type shape (`{type: [trigger]}`) a model trained on it may write."""
+    answers = iter(['{"layoff": ["cut"], "acquisition": []}', '{"company": ["Intel"]}'])
+    (outcome,) = _extract([EE], FakeEngine(lambda prompt: next(answers)), ["Intel cut jobs."])
+    assert [(e.type, e.trigger, [a.text for a in e.arguments]) for e in outcome.result.events] == [
+        ("layoff", "cut", ["Intel"])
+    ]

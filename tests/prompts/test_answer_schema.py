@@ -16,6 +16,7 @@ from ie_batch.schema import (
     EeSchema,
     NerSchema,
     ReSchema,
+    entity_type_slice,
     final_round_slice,
     rotate,
 )
@@ -253,8 +254,20 @@ def test_every_array_and_string_of_every_task_is_bounded():
 def test_staged_slices_ask_short_lists_of_spans():
     (triggers,) = staged(rotate(EE))
     result = answer_schema(triggers, text_chars=40)
-    assert _is_closed_object(result, ["acquisition", "layoff"])
-    assert result["properties"]["layoff"]["items"] == {"type": "string", "maxLength": 64}
-    assert result["properties"]["layoff"]["maxItems"] == MAX_ITEMS_PER_ROLE
+    assert _is_closed_object(result, ["events"])
+    events = result["properties"]["events"]
+    assert events["maxItems"] == MAX_ITEMS_PER_ROLE
+    assert events["items"]["properties"] == {
+        "type": {"type": "string", "enum": ["acquisition", "layoff"]},
+        "trigger": {"type": "string", "maxLength": 64},
+    }
     (subjects,) = staged(rotate(RE))
     assert _is_closed_object(answer_schema(subjects), ["founded by", "located in"])
+
+
+def test_a_mention_check_may_answer_none_of_these():
+    slice_ = entity_type_slice(NER, "Paris", ["location"], check=True)
+    assert answer_schema(slice_)["properties"]["type"]["enum"] == ["location", "none of these"]
+    assert entity_type_slice(NER, "Paris", ["location"]) is None  # a run-off needs two types
+    contested = entity_type_slice(NER, "Paris", ["location", "person"])
+    assert answer_schema(contested)["properties"]["type"]["enum"] == ["location", "person"]
