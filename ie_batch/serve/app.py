@@ -3,6 +3,8 @@
     serve run ie_batch.serve.app:app                  # embedded model, CPU, one replica
     serve run ie_batch.serve.app:app_builder model=Qwen/Qwen2.5-7B-Instruct num_gpus=1 \\
         num_replicas=2 engine.max_model_len=4096 limits.max_texts=32
+    serve run ie_batch.serve.app:app_builder model=Qwen/Qwen2.5-7B-Instruct num_gpus=1 \\
+        autoscaling.min_replicas=1 autoscaling.max_replicas=4   # replicas follow the load
 
     POST /v1/extract   {"texts": [...], "schema": "news_ner_en" | {inline schema},
                         "schemas": [...]}   (either or both)
@@ -44,7 +46,13 @@ from ie_batch.serve.requests import (
     parse_extract_request,
     read_body,
 )
-from ie_batch.serve.settings import DeploymentSettings, Limits, ServiceConfig, settings_from_args
+from ie_batch.serve.settings import (
+    Autoscaling,
+    DeploymentSettings,
+    Limits,
+    ServiceConfig,
+    settings_from_args,
+)
 
 __all__ = ["ExtractionReplica", "ExtractionService", "api", "app", "app_builder", "build_app"]
 
@@ -151,7 +159,8 @@ def build_app(
     limits: Limits | Mapping[str, Any] | None = None,
     schemas: Sequence[str] = (),
     batch_size: int = 16,
-    num_replicas: int = 1,
+    num_replicas: int | None = None,
+    autoscaling: Autoscaling | Mapping[str, Any] | None = None,
     ray_actor_options: Mapping[str, Any] | None = None,
     max_ongoing_requests: int | None = None,
     engine_factory: EngineFactory | None = None,
@@ -159,7 +168,9 @@ def build_app(
     """The endpoint as a Serve application, for `serve.run(build_app(...))`.
 
     `engine`, `prompt` and `limits` take their config objects or mappings of their fields;
-    `schemas` adds schema files served by name. `ray_actor_options` are each replica's resources
+    `schemas` adds schema files served by name. `num_replicas` fixes the replicas (default 1);
+    `autoscaling` (an `Autoscaling` or a mapping of its fields, at least `max_replicas`) lets
+    Serve choose between its bounds instead. `ray_actor_options` are each replica's resources
     (default one CPU; `{"num_gpus": 1}` runs its engine on a GPU). `engine_factory` builds the
     engine in each replica (default: vLLM); it must pickle.
     """
@@ -172,10 +183,13 @@ def build_app(
         num_gpus=options.get("num_gpus") or 0,
         batch_size=batch_size,
     )
+    replicas: dict[str, Any] = {}
+    if num_replicas is not None:
+        replicas["num_replicas"] = num_replicas
+    if autoscaling is not None:
+        replicas["autoscaling"] = Autoscaling.model_validate(autoscaling)
     deployment = DeploymentSettings(
-        num_replicas=num_replicas,
-        num_cpus=options["num_cpus"],
-        max_ongoing_requests=max_ongoing_requests,
+        **replicas, num_cpus=options["num_cpus"], max_ongoing_requests=max_ongoing_requests
     )
     return _bind(config, deployment, options, engine_factory)
 
@@ -195,14 +209,15 @@ def _bind(
     ray_actor_options: dict[str, Any],
     engine_factory: EngineFactory | None,
 ) -> serve.Application:
-    extra = {}
+    extra: dict[str, Any] = {}
     if deployment.max_ongoing_requests is not None:
         extra["max_ongoing_requests"] = deployment.max_ongoing_requests
+    if deployment.autoscaling is not None:
+        extra["autoscaling_config"] = deployment.autoscaling.serve_config()
+    else:
+        extra["num_replicas"] = deployment.num_replicas
     return ExtractionService.options(
-        name=deployment.name,
-        num_replicas=deployment.num_replicas,
-        ray_actor_options=ray_actor_options,
-        **extra,
+        name=deployment.name, ray_actor_options=ray_actor_options, **extra
     ).bind(config, engine_factory)
 
 

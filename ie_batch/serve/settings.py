@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ie_batch.config import EngineConfig, PromptConfig
 
@@ -93,35 +93,126 @@ class ServiceConfig(_Settings):
     )
 
 
-class DeploymentSettings(_Settings):
-    """How Serve runs the replicas."""
+#: Why `num_replicas` cannot be given with `autoscaling` (Serve refuses both too).
+NUM_REPLICAS_WITH_AUTOSCALING = (
+    "num_replicas and autoscaling exclude each other: autoscaling.min_replicas and "
+    "autoscaling.max_replicas bound the replicas"
+)
 
-    num_replicas: int = Field(default=1, ge=1, description="Replicas, one engine each.")
+
+class Autoscaling(_Settings):
+    """Serve's replica autoscaling for the endpoint (the deployment's `autoscaling_config`):
+    between `min_replicas` and `max_replicas` replicas, more when the replicas hold more than
+    `target_ongoing_requests` requests each. The defaults are Serve's own. Each new replica
+    starts an engine (a minute or more for a 7B model, longer on a node that must start first),
+    so a replica is added only after `upscale_delay_s` of high load and removed only after
+    `downscale_delay_s` of low load. The Ray cluster must be able to grow to `max_replicas`
+    replicas' GPUs and CPUs (on KubeRay: in-tree autoscaling and a GPU group large enough)."""
+
+    min_replicas: int = Field(
+        default=1,
+        ge=0,
+        description="Replicas kept at least; 0 lets the endpoint scale to zero, and the first "
+        "request after that waits for an engine to start.",
+    )
+    max_replicas: int = Field(ge=1, description="Replicas at most (required).")
+    initial_replicas: int | None = Field(
+        default=None, ge=0, description="Replicas started with the app; None: min_replicas."
+    )
+    target_ongoing_requests: float = Field(
+        default=2,
+        gt=0,
+        description="Requests in flight or queued per replica that Serve steers towards; a "
+        "replica's engine interleaves the prompts of all of them.",
+    )
+    upscale_delay_s: float = Field(
+        default=30.0, ge=0, description="Seconds of high load before a replica is added."
+    )
+    downscale_delay_s: float = Field(
+        default=600.0, ge=0, description="Seconds of low load before a replica is removed."
+    )
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Autoscaling:
+        if self.min_replicas > self.max_replicas:
+            raise ValueError(f"min_replicas {self.min_replicas} > max_replicas {self.max_replicas}")
+        initial = self.initial_replicas
+        if initial is not None and not self.min_replicas <= initial <= self.max_replicas:
+            raise ValueError(
+                f"initial_replicas {initial} is not between min_replicas {self.min_replicas} "
+                f"and max_replicas {self.max_replicas}"
+            )
+        return self
+
+    def serve_config(self) -> dict[str, Any]:
+        """As Serve's `autoscaling_config` takes it (unset optional fields left to Serve)."""
+        return self.model_dump(exclude_none=True)
+
+
+class DeploymentSettings(_Settings):
+    """How Serve runs the replicas: a fixed number of them, or `autoscaling` bounds."""
+
+    num_replicas: int = Field(
+        default=1, ge=1, description="Replicas, one engine each, when not autoscaling."
+    )
+    autoscaling: Autoscaling | None = Field(
+        default=None, description="Replica autoscaling; None keeps num_replicas replicas."
+    )
     num_cpus: float = Field(default=1, gt=0, description="CPUs reserved per replica.")
     max_ongoing_requests: int | None = Field(
         default=None, ge=1, description="Requests one replica works on at once (Serve default)."
     )
     name: str = Field(default="ie_batch", description="The deployment's name.")
 
+    @model_validator(mode="after")
+    def _replicas_or_autoscaling(self) -> DeploymentSettings:
+        if self.autoscaling is not None and "num_replicas" in self.model_fields_set:
+            raise ValueError(NUM_REPLICAS_WITH_AUTOSCALING)
+        return self
+
 
 class AppArgs(_Settings):
     """The arguments `app_builder` takes. Flat keys for the common settings; any field of the
-    engine, prompt or limits sections as `engine.<field>`, `prompt.<field>`, `limits.<field>`
-    (or as nested mappings in a Serve config file)."""
+    engine, prompt, limits or autoscaling sections as `engine.<field>`, `prompt.<field>`,
+    `limits.<field>`, `autoscaling.<field>` (or as nested mappings in a Serve config file)."""
 
     model: str | None = Field(default=None, description="Shorthand for engine.model.")
-    num_gpus: float = Field(default=0, ge=0, description="GPUs per replica.")
+    num_gpus: float = Field(
+        default=0,
+        ge=0,
+        description="GPUs per replica; at least engine.tensor_parallel_size on GPU, 0 on CPU.",
+    )
     num_cpus: float = Field(default=1, gt=0, description="CPUs per replica.")
-    num_replicas: int = Field(default=1, ge=1, description="Replicas.")
-    max_ongoing_requests: int | None = Field(default=None, ge=1)
+    num_replicas: int = Field(
+        default=1, ge=1, description="Replicas, when autoscaling is not given."
+    )
+    max_ongoing_requests: int | None = Field(
+        default=None, ge=1, description="Requests one replica works on at once (Serve default)."
+    )
     schemas: list[str] = Field(
         default_factory=list,
         description="Extra schema files served by name (comma-separated on the command line).",
     )
-    batch_size: int = Field(default=16, ge=1)
-    engine: dict[str, Any] = Field(default_factory=dict)
-    prompt: dict[str, Any] = Field(default_factory=dict)
-    limits: dict[str, Any] = Field(default_factory=dict)
+    batch_size: int = Field(
+        default=16, ge=1, description="Texts of one request sent to the engine per batch."
+    )
+    engine: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields of the job file's engine section (EngineConfig), as "
+        "engine.<field>=...; `model` above is short for engine.model.",
+    )
+    prompt: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields of the job file's prompt section (PromptConfig), as prompt.<field>=....",
+    )
+    limits: dict[str, Any] = Field(
+        default_factory=dict, description="Fields of `Limits`, as limits.<field>=...."
+    )
+    autoscaling: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Fields of `Autoscaling`, as autoscaling.<field>=... (max_replicas at "
+        "least); none: num_replicas replicas.",
+    )
 
     @field_validator("schemas", mode="before")
     @classmethod
@@ -140,7 +231,7 @@ def settings_from_args(args: Mapping[str, Any]) -> tuple[ServiceConfig, Deployme
     nested: dict[str, Any] = {}
     for key, value in args.items():
         section, dot, field = str(key).partition(".")
-        if dot and section in {"engine", "prompt", "limits"}:
+        if dot and section in _SECTIONS.values():
             nested.setdefault(section, {})[field] = value
         else:
             nested[key] = value
@@ -157,10 +248,13 @@ def settings_from_args(args: Mapping[str, Any]) -> tuple[ServiceConfig, Deployme
             num_gpus=parsed.num_gpus,
             batch_size=parsed.batch_size,
         )
+        replicas: dict[str, Any] = {"num_replicas": parsed.num_replicas}
+        if parsed.autoscaling:
+            if "num_replicas" in parsed.model_fields_set:
+                raise ArgsError(f"app argument 'num_replicas': {NUM_REPLICAS_WITH_AUTOSCALING}")
+            replicas = {"autoscaling": Autoscaling.model_validate(parsed.autoscaling)}
         deployment = DeploymentSettings(
-            num_replicas=parsed.num_replicas,
-            num_cpus=parsed.num_cpus,
-            max_ongoing_requests=parsed.max_ongoing_requests,
+            **replicas, num_cpus=parsed.num_cpus, max_ongoing_requests=parsed.max_ongoing_requests
         )
     except ValidationError as exc:
         error = exc.errors()[0]
@@ -171,5 +265,14 @@ def settings_from_args(args: Mapping[str, Any]) -> tuple[ServiceConfig, Deployme
     return service, deployment
 
 
+#: The nested sections of `AppArgs`, by the model that validates each.
+_SECTIONS = {
+    "EngineConfig": "engine",
+    "PromptConfig": "prompt",
+    "Limits": "limits",
+    "Autoscaling": "autoscaling",
+}
+
+
 def _section(title: str) -> str:
-    return {"EngineConfig": "engine", "PromptConfig": "prompt", "Limits": "limits"}.get(title, "")
+    return _SECTIONS.get(title, "")

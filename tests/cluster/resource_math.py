@@ -13,7 +13,8 @@ them. `capacity_problems` then checks what the job's Ray Data plan asks for
 It fits when every engine gets whole tensor-parallel GPUs on one node, all `pool.max_actors`
 actors can be placed at the groups' maximum sizes (GPUs and CPUs of the same node), and a read
 task and a write task can run at the same time without an engine node: on the CPU-only nodes
-(head included) for a GPU pool, beside the actors for a CPU pool.
+(head included) for a GPU pool, beside the actors for a CPU pool. `serve_capacity_problems`
+does the same for the Serve app's replicas (a RayService's `rayClusterConfig`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any
 
 from ie_batch.config import JobConfig
 from ie_batch.job.plan import READ_TASK_CPUS, WRITE_TASK_CPUS
+from ie_batch.serve.settings import DeploymentSettings, ServiceConfig
 
 GPU_RESOURCE = "nvidia.com/gpu"
 
@@ -110,6 +112,47 @@ def capacity_problems(config: JobConfig, shape: ClusterShape) -> list[str]:
     return problems
 
 
+def serve_capacity_problems(
+    service: ServiceConfig, deployment: DeploymentSettings, shape: ClusterShape
+) -> list[str]:
+    """What keeps the Serve app from reaching its most replicas on `shape`; empty when it fits.
+
+    A replica is an actor of `service.num_gpus` GPUs and `deployment.num_cpus` CPUs on one node,
+    holding one engine of `engine.tensor_parallel_size` GPUs; the most replicas are
+    `autoscaling.max_replicas` (or the fixed `num_replicas`), at the groups' maximum sizes."""
+    problems: list[str] = []
+    replicas = (
+        deployment.autoscaling.max_replicas if deployment.autoscaling else deployment.num_replicas
+    )
+    tensor_parallel = service.engine.tensor_parallel_size
+    if service.num_gpus > 0 and service.num_gpus < tensor_parallel:
+        problems.append(
+            f"num_gpus {service.num_gpus:g} < engine.tensor_parallel_size {tensor_parallel}"
+        )
+    groups = [g for g in shape.groups if g.gpus > 0] if service.num_gpus > 0 else list(shape.groups)
+    if not groups:
+        problems.append("num_gpus > 0 but no node group has GPUs")
+
+    def per_node(group: NodeGroup) -> int:
+        by_cpu = math.floor(group.cpus / deployment.num_cpus + 1e-9)
+        if service.num_gpus <= 0:
+            return by_cpu
+        return min(math.floor(group.gpus / service.num_gpus + 1e-9), by_cpu)
+
+    placeable = sum(per_node(g) * g.max_nodes for g in groups)
+    if groups and placeable < replicas:
+        problems.append(
+            f"replicas: {replicas} wanted, {placeable} fit ("
+            + ", ".join(
+                f"{g.name}: {g.max_nodes} node(s) x {per_node(g)} replica(s) of "
+                f"{service.num_gpus:g} GPU + {deployment.num_cpus:g} CPU"
+                for g in groups
+            )
+            + ")"
+        )
+    return problems
+
+
 def _actors_per_node(group: NodeGroup, config: JobConfig) -> int:
     pool = config.pool
     by_cpu = math.floor(group.cpus / pool.num_cpus + 1e-9)
@@ -139,6 +182,27 @@ def cpu_quantity(value: Any) -> float:
     """A Kubernetes CPU quantity ("500m", "4", 4) in CPUs."""
     text = str(value)
     return float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+
+
+_MEMORY_SUFFIXES = {
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "k": 10**3,
+    "M": 10**6,
+    "G": 10**9,
+    "T": 10**12,
+}
+
+
+def memory_quantity(value: Any) -> float:
+    """A Kubernetes memory quantity ("16Gi", "500M", 1024) in bytes."""
+    text = str(value)
+    for suffix, factor in sorted(_MEMORY_SUFFIXES.items(), key=lambda item: -len(item[0])):
+        if text.endswith(suffix):
+            return float(text[: -len(suffix)]) * factor
+    return float(text)
 
 
 def ray_container(template: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ and big enough for the job configs they run. Fast: nothing here starts a cluster
 
 from __future__ import annotations
 
+import importlib
 import re
 import shlex
 import tomllib
@@ -13,8 +14,10 @@ from typing import Any
 import pytest
 import yaml
 
+from ie_batch import __version__
 from ie_batch.config import JobConfig, config_from_data, load_config
 from ie_batch.schema.catalog import schema_path
+from ie_batch.serve.settings import settings_from_args
 from tests.cluster.resource_math import (
     GPU_RESOURCE,
     READ_TASK_CPUS,
@@ -23,7 +26,9 @@ from tests.cluster.resource_math import (
     NodeGroup,
     capacity_problems,
     cpu_quantity,
+    memory_quantity,
     ray_container,
+    serve_capacity_problems,
     shape_from_launcher,
     shape_from_raycluster,
 )
@@ -32,6 +37,7 @@ REPO = Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "cluster"
 RAYCLUSTER = CLUSTER / "kuberay" / "raycluster.yaml"
 RAYJOB = CLUSTER / "kuberay" / "rayjob.yaml"
+RAYSERVICE = CLUSTER / "kuberay" / "rayservice.yaml"
 PVC = CLUSTER / "kuberay" / "model-cache-pvc.yaml"
 AWS = CLUSTER / "aws" / "cluster.yaml"
 RUNTIME_ENV = CLUSTER / "runtime_env.yaml"
@@ -39,6 +45,15 @@ RUNTIME_ENV_PREINSTALLED = CLUSTER / "runtime_env_preinstalled.yaml"
 NEWS_JOB = "cluster/jobs/news_enrichment.yaml"
 # The job each long-lived cluster runs (cluster/README.md submits it); a RayJob names its own.
 JOB_OF_CLUSTER = {RAYCLUSTER: NEWS_JOB, AWS: NEWS_JOB}
+#: The image every Ray node runs: cluster/docker/Dockerfile, tagged with the package version
+#: (`docker build -f cluster/docker/Dockerfile -t registry.example.com/ie-batch:<version> .`;
+#: the registry is yours to set).
+IMAGE = f"registry.example.com/ie-batch:{__version__}"
+#: The Serve app every RayService application must be (ie_batch/serve/app.py).
+SERVE_IMPORT_PATH = "ie_batch.serve.app:app_builder"
+#: The share of a node's memory Ray gives its object store when not told
+#: (ray._private.ray_constants.DEFAULT_OBJECT_STORE_MEMORY_PROPORTION, checked below).
+OBJECT_STORE_SHARE = 0.3
 
 S3_SECRET = "ie-batch-s3"
 S3_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
@@ -70,6 +85,17 @@ WORKER_GROUP_FIELDS = {
     "scaleStrategy",
     "suspend",
     "idleTimeoutSeconds",
+}
+# RayServiceSpec of ray.io/v1 as of KubeRay 1.5.1 (the oldest version the manifests need)
+RAYSERVICE_SPEC_FIELDS = {
+    "serveConfigV2",
+    "rayClusterConfig",
+    "upgradeStrategy",
+    "serveService",
+    "excludeHeadPodFromServeSvc",
+    "rayClusterDeletionDelaySeconds",
+    "serviceUnhealthySecondThreshold",
+    "deploymentUnhealthySecondThreshold",
 }
 RAYJOB_SPEC_FIELDS = {
     "activeDeadlineSeconds",
@@ -113,7 +139,13 @@ def _cluster_specs() -> dict[str, dict[str, Any]]:
     return {
         "raycluster": _load(RAYCLUSTER)["spec"],
         "rayjob": _load(RAYJOB)["spec"]["rayClusterSpec"],
+        "rayservice": _load(RAYSERVICE)["spec"]["rayClusterConfig"],
     }
+
+
+#: The clusters that run batch jobs (reading and writing need CPU workers and object storage).
+BATCH_CLUSTERS = ["raycluster", "rayjob"]
+KUBERAY_CLUSTERS = [*BATCH_CLUSTERS, "rayservice"]
 
 
 def _pod_groups(spec: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -135,10 +167,18 @@ def _rayjob_config() -> tuple[str, JobConfig]:
 
 def test_every_yaml_under_cluster_parses():
     files = sorted([*CLUSTER.rglob("*.yaml"), *CLUSTER.rglob("*.yml")])
-    assert {RAYCLUSTER, RAYJOB, PVC, AWS, RUNTIME_ENV, RUNTIME_ENV_PREINSTALLED} <= set(files)
+    assert {RAYCLUSTER, RAYJOB, RAYSERVICE, PVC, AWS, RUNTIME_ENV, RUNTIME_ENV_PREINSTALLED} <= set(
+        files
+    )
     for path in files:
         documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
         assert documents and all(isinstance(doc, dict) for doc in documents), path
+
+
+def test_the_cluster_readme_lists_every_definition():
+    readme = (CLUSTER / "README.md").read_text(encoding="utf-8")
+    for path in sorted(p for p in CLUSTER.rglob("*") if p.is_file() and p.name != "README.md"):
+        assert f"`{path.relative_to(CLUSTER).as_posix()}`" in readme, path
 
 
 def _literal_credentials(node: Any, where: str) -> list[str]:
@@ -196,7 +236,9 @@ def test_the_credential_check_catches_a_literal_secret():
 # --------------------------------------------------------------------------- KubeRay
 
 
-@pytest.mark.parametrize("path, kind", [(RAYCLUSTER, "RayCluster"), (RAYJOB, "RayJob")])
+@pytest.mark.parametrize(
+    "path, kind", [(RAYCLUSTER, "RayCluster"), (RAYJOB, "RayJob"), (RAYSERVICE, "RayService")]
+)
 def test_kuberay_objects_name_their_api_kind_and_name(path, kind):
     obj = _load(path)
     assert obj["apiVersion"] == "ray.io/v1"
@@ -205,7 +247,7 @@ def test_kuberay_objects_name_their_api_kind_and_name(path, kind):
     assert len(obj["metadata"]["name"]) <= 47  # KubeRay appends suffixes to name pods/services
 
 
-@pytest.mark.parametrize("which", ["raycluster", "rayjob"])
+@pytest.mark.parametrize("which", KUBERAY_CLUSTERS)
 def test_cluster_specs_have_the_required_fields(which):
     spec = _cluster_specs()[which]
     assert set(spec) <= RAYCLUSTER_SPEC_FIELDS, set(spec) - RAYCLUSTER_SPEC_FIELDS
@@ -214,7 +256,8 @@ def test_cluster_specs_have_the_required_fields(which):
     head = spec["headGroupSpec"]
     assert isinstance(head["rayStartParams"], dict)
     groups = spec["workerGroupSpecs"]
-    assert len({g["groupName"] for g in groups}) == len(groups) >= 2
+    assert len({g["groupName"] for g in groups}) == len(groups)
+    assert len(groups) >= (2 if which in BATCH_CLUSTERS else 1)  # batch jobs: CPU and GPU groups
     for group in groups:
         assert set(group) <= WORKER_GROUP_FIELDS, set(group) - WORKER_GROUP_FIELDS
         for field in ("groupName", "replicas", "minReplicas", "maxReplicas", "rayStartParams"):
@@ -224,9 +267,9 @@ def test_cluster_specs_have_the_required_fields(which):
         assert isinstance(group["rayStartParams"], dict)
     for name, group in _pod_groups(spec):
         container = ray_container(group["template"])
-        image = container["image"]
-        assert image.startswith("rayproject/ray:") and f":{_ray_pin()}-" in image, (name, image)
-        assert "-py311" in image, (name, image)  # the project needs Python >= 3.11
+        # the project's image: Ray at the pinned version, Python 3.11, the project's
+        # dependencies (tests/cluster/test_image.py checks the Dockerfile behind it)
+        assert container["image"] == IMAGE, (name, container["image"])
         for side in ("requests", "limits"):
             assert {"cpu", "memory"} <= set(container["resources"][side]), (name, side)
         assert cpu_quantity(container["resources"]["limits"]["cpu"]) >= cpu_quantity(
@@ -234,8 +277,8 @@ def test_cluster_specs_have_the_required_fields(which):
         )
 
 
-@pytest.mark.parametrize("which", ["raycluster", "rayjob"])
-def test_a_gpu_group_requests_nvidia_gpus_and_runs_a_cuda_image(which):
+@pytest.mark.parametrize("which", KUBERAY_CLUSTERS)
+def test_a_gpu_group_requests_nvidia_gpus_and_tolerates_the_gpu_taint(which):
     spec = _cluster_specs()[which]
     gpu_groups = [
         group
@@ -250,14 +293,14 @@ def test_a_gpu_group_requests_nvidia_gpus_and_runs_a_cuda_image(which):
         assert isinstance(gpus, int) and gpus >= 1
         # an extended resource cannot be overcommitted: a request must equal the limit
         assert resources.get("requests", {}).get(GPU_RESOURCE, gpus) == gpus
-        assert container["image"].endswith(("-gpu", "-cu121", "-cu124", "-cu128"))
         tolerations = group["template"]["spec"].get("tolerations", [])
         assert any(t.get("key") == GPU_RESOURCE for t in tolerations)
-    cpu_groups = [g for g in spec["workerGroupSpecs"] if g not in gpu_groups]
-    assert cpu_groups, "reading and writing need a CPU worker group"
+    if which in BATCH_CLUSTERS:
+        cpu_groups = [g for g in spec["workerGroupSpecs"] if g not in gpu_groups]
+        assert cpu_groups, "reading and writing need a CPU worker group"
 
 
-@pytest.mark.parametrize("which", ["raycluster", "rayjob"])
+@pytest.mark.parametrize("which", BATCH_CLUSTERS)
 def test_object_storage_credentials_come_from_a_kubernetes_secret(which):
     for name, group in _pod_groups(_cluster_specs()[which]):
         env = {e["name"]: e for e in ray_container(group["template"]).get("env", [])}
@@ -271,7 +314,39 @@ def test_object_storage_credentials_come_from_a_kubernetes_secret(which):
                 assert "secretKeyRef" in entry.get("valueFrom", {}), (name, entry["name"])
 
 
-@pytest.mark.parametrize("which", ["raycluster", "rayjob"])
+@pytest.mark.parametrize("which", KUBERAY_CLUSTERS)
+def test_secrets_are_references_in_every_pod(which):
+    for name, group in _pod_groups(_cluster_specs()[which]):
+        for entry in ray_container(group["template"]).get("env", []):
+            if CREDENTIAL_NAME.search(entry["name"]):
+                assert "value" not in entry, (name, entry["name"])
+                assert "secretKeyRef" in entry.get("valueFrom", {}), (name, entry["name"])
+
+
+@pytest.mark.parametrize("which", KUBERAY_CLUSTERS)
+def test_shared_memory_holds_the_object_store_within_the_pods_memory(which):
+    """/dev/shm is a memory-backed emptyDir with a size limit: at least the object store Ray
+    puts there (else Ray falls back to disk), at most half the pod's memory limit, which the
+    volume's contents count against."""
+    pytest.importorskip("ray")
+    from ray._private.ray_constants import DEFAULT_OBJECT_STORE_MEMORY_PROPORTION
+
+    assert DEFAULT_OBJECT_STORE_MEMORY_PROPORTION == OBJECT_STORE_SHARE
+    for name, group in _pod_groups(_cluster_specs()[which]):
+        container = ray_container(group["template"])
+        (volume_name,) = [
+            m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/dev/shm"
+        ]
+        (volume,) = [v for v in group["template"]["spec"]["volumes"] if v["name"] == volume_name]
+        assert volume["emptyDir"]["medium"] == "Memory", name
+        size = memory_quantity(volume["emptyDir"]["sizeLimit"])
+        memory = memory_quantity(container["resources"]["limits"]["memory"])
+        object_store = group["rayStartParams"].get("object-store-memory")
+        object_store = float(object_store) if object_store else OBJECT_STORE_SHARE * memory
+        assert object_store <= size <= memory / 2, (name, size, object_store, memory)
+
+
+@pytest.mark.parametrize("which", KUBERAY_CLUSTERS)
 def test_every_pod_mounts_the_shared_model_cache_and_points_the_caches_at_it(which):
     pvc = _load(PVC)
     assert pvc["kind"] == "PersistentVolumeClaim"
@@ -312,15 +387,98 @@ def test_the_rayjob_runs_the_job_entry_point_on_a_valid_job_config():
     assert spec.get("submissionMode", "K8sJobMode") == "K8sJobMode"
 
 
-def test_the_rayjob_runtime_env_is_the_submitted_one_with_the_code_fetched_from_storage():
+def test_the_rayjob_runtime_env_installs_nothing_and_fetches_the_code_from_storage():
     runtime_env = yaml.safe_load(_load(RAYJOB)["spec"]["runtimeEnvYAML"])
-    reference = _load(RUNTIME_ENV)
-    assert runtime_env["pip"] == reference["pip"]
+    reference = _load(RUNTIME_ENV_PREINSTALLED)  # the dependencies are in the image
+    assert "pip" not in runtime_env and "uv" not in runtime_env and "conda" not in runtime_env
     assert runtime_env["env_vars"] == reference["env_vars"]
     # no local folder in a pod: the code is a zip in object storage, fetched by every node
     assert re.fullmatch(r"(s3|gs|https)://.+\.zip", runtime_env["working_dir"])
     # KubeRay hands the runtime env to `ray job submit` in a double-quoted shell string
     assert "$" not in _load(RAYJOB)["spec"]["runtimeEnvYAML"]
+
+
+# --------------------------------------------------------------------------- RayService
+
+
+def _serve_apps() -> list[dict[str, Any]]:
+    return yaml.safe_load(_load(RAYSERVICE)["spec"]["serveConfigV2"])["applications"]
+
+
+def test_the_rayservice_has_known_fields_and_a_cluster_that_autoscales():
+    spec = _load(RAYSERVICE)["spec"]
+    assert set(spec) <= RAYSERVICE_SPEC_FIELDS, set(spec) - RAYSERVICE_SPEC_FIELDS
+    assert isinstance(spec["serveConfigV2"], str)  # KubeRay takes the Serve config as YAML text
+    # Serve asks for replicas; only Ray's autoscaler can add the pods they need
+    assert spec["rayClusterConfig"]["enableInTreeAutoscaling"] is True
+    head = ray_container(spec["rayClusterConfig"]["headGroupSpec"]["template"])
+    assert {"containerPort": 8000, "name": "serve"} in head["ports"]
+
+
+def test_rays_own_serve_schema_accepts_the_serve_config():
+    schema = pytest.importorskip("ray.serve.schema")
+    config = yaml.safe_load(_load(RAYSERVICE)["spec"]["serveConfigV2"])
+    schema.ServeDeploySchema.model_validate(config)
+
+
+def test_every_serve_app_is_the_endpoint_from_the_image_with_arguments_it_takes():
+    apps = _serve_apps()
+    assert apps
+    for app in apps:
+        assert app["import_path"] == SERVE_IMPORT_PATH
+        # the package comes from the image: nothing to upload or install when a pod starts
+        runtime_env = app.get("runtime_env", {})
+        assert not {"pip", "uv", "conda", "working_dir", "py_modules"} & set(runtime_env)
+        # a `deployments:` override would silently replace what the builder sets up
+        assert "deployments" not in app
+        service, deployment = settings_from_args(app["args"])  # raises, naming a bad argument
+        assert service.num_gpus >= 1 and service.engine.model != "embedded"
+        assert deployment.autoscaling is not None
+
+
+def test_the_serve_apps_most_replicas_fit_the_gpu_group():
+    shape = shape_from_raycluster(_cluster_specs()["rayservice"])
+    for app in _serve_apps():
+        service, deployment = settings_from_args(app["args"])
+        assert serve_capacity_problems(service, deployment, shape) == []
+        gpu_groups = [g for g in shape.workers if g.gpus > 0]
+        assert deployment.autoscaling.max_replicas * service.num_gpus <= sum(
+            g.gpus * g.max_nodes for g in gpu_groups
+        )
+        # the first replicas need no node to be started first
+        assert deployment.autoscaling.min_replicas * service.num_gpus <= sum(
+            g.gpus * g.min_nodes for g in gpu_groups
+        )
+
+
+def test_the_serve_app_built_from_the_manifest_hands_serve_its_autoscaling():
+    pytest.importorskip("ray.serve")
+    from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
+
+    module, _, name = SERVE_IMPORT_PATH.partition(":")
+    builder = getattr(importlib.import_module(module), name)
+    for app in _serve_apps():
+        application = call_user_app_builder_with_args_if_necessary(builder, app["args"])
+        deployment = application._bound_deployment
+        autoscaling = deployment._deployment_config.autoscaling_config
+        for key, value in app["args"]["autoscaling"].items():
+            assert getattr(autoscaling, key) == value, key
+        assert deployment.ray_actor_options["num_gpus"] == app["args"]["num_gpus"]
+
+
+@pytest.mark.parametrize(
+    "args, problem",
+    [
+        ({"autoscaling": {"max_replicas": 9}}, "replicas: 9 wanted, 8 fit"),
+        ({"num_cpus": 8}, "replicas: 4 wanted, 0 fit"),
+        ({"engine": {"tensor_parallel_size": 2}}, "num_gpus 1 < engine.tensor_parallel_size 2"),
+    ],
+)
+def test_a_serve_app_too_big_for_its_cluster_is_rejected(args, problem):
+    base = {"model": "org/model", "num_gpus": 1, "num_cpus": 4, "autoscaling": {"max_replicas": 4}}
+    service, deployment = settings_from_args({**base, **args})
+    problems = serve_capacity_problems(service, deployment, SHAPE)
+    assert any(problem in p for p in problems), problems
 
 
 # --------------------------------------------------------------------------- AWS launcher
@@ -351,17 +509,22 @@ def test_the_aws_launcher_has_head_cpu_and_gpu_node_types_with_bounds():
     for name, node_type in gpu.items():
         instance = node_type["node_config"]["InstanceType"]
         assert re.match(r"(g[4-6]|p[3-5])", instance), (name, instance)
-    assert f":{_ray_pin()}-py311" in config["docker"]["image"]
+    assert config["docker"]["image"] == IMAGE
+    # no node type runs another image
+    for node_type in types.values():
+        assert node_type.get("docker", {}).get("worker_image", IMAGE) == IMAGE
+        assert node_type.get("docker", {}).get("head_image", IMAGE) == IMAGE
 
 
-def test_the_aws_nodes_install_the_project_with_its_gpu_and_s3_extras():
+def test_the_aws_nodes_install_nothing_at_start():
     config = _load(AWS)
-    extras = _pyproject()["project"]["optional-dependencies"]
-    assert {"gpu", "s3"} <= set(extras)
-    (remote,) = [path for path, local in config["file_mounts"].items() if local == "."]
-    commands = " ; ".join(config["setup_commands"])
-    assert f'pip install --quiet "{remote}[gpu,s3]"' in commands
-    assert ".venv" in config["rsync_exclude"] and ".git" in config["rsync_exclude"]
+    commands = [
+        *config.get("setup_commands", []),
+        *config.get("head_setup_commands", []),
+        *config.get("worker_setup_commands", []),
+        *config.get("initialization_commands", []),
+    ]
+    assert not [c for c in commands if "pip install" in c or "uv " in c]  # the image has it all
     for node_type in config["available_node_types"].values():  # S3 by instance profile only
         assert _literal_credentials(node_type, "node") == []
 

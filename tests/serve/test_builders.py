@@ -54,3 +54,35 @@ def test_bad_builder_arguments_name_the_argument():
 
     with pytest.raises(ArgsError, match="app argument 'num_replicas'"):
         serve_app.app_builder({"num_replicas": "many"})
+
+
+def test_app_builder_hands_autoscaling_to_serve_instead_of_a_replica_count():
+    from ray.serve._private.api import call_user_app_builder_with_args_if_necessary
+
+    application = call_user_app_builder_with_args_if_necessary(
+        serve_app.app_builder,
+        {
+            "model": "some/model",
+            "num_gpus": "1",
+            "autoscaling.min_replicas": "1",
+            "autoscaling.max_replicas": "4",
+            "autoscaling.target_ongoing_requests": "3",
+        },
+    )
+    deployment = _deployment(application)
+    autoscaling = deployment._deployment_config.autoscaling_config
+    assert (autoscaling.min_replicas, autoscaling.max_replicas) == (1, 4)
+    assert autoscaling.target_ongoing_requests == 3
+    assert deployment.ray_actor_options == {"num_cpus": 1, "num_gpus": 1}
+
+
+def test_build_app_takes_autoscaling_and_refuses_it_with_a_replica_count():
+    deployment = _deployment(
+        serve_app.build_app(autoscaling={"min_replicas": 0, "max_replicas": 2})
+    )
+    autoscaling = deployment._deployment_config.autoscaling_config
+    assert (autoscaling.min_replicas, autoscaling.max_replicas) == (0, 2)
+    fixed = _deployment(serve_app.build_app(num_replicas=3))
+    assert fixed.num_replicas == 3 and fixed._deployment_config.autoscaling_config is None
+    with pytest.raises(ValueError, match="num_replicas and autoscaling exclude each other"):
+        serve_app.build_app(num_replicas=2, autoscaling={"max_replicas": 4})

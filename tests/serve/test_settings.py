@@ -78,3 +78,74 @@ def test_the_new_limits_are_builder_arguments():
     )
     with pytest.raises(ArgsError, match="app argument 'limits.max_prompts'"):
         settings_from_args({"limits.max_prompts": "0"})
+
+
+def test_autoscaling_arguments_replace_a_fixed_replica_count():
+    from ie_batch.serve.settings import Autoscaling
+
+    _, deployment = settings_from_args(
+        {
+            "autoscaling.min_replicas": "0",
+            "autoscaling.max_replicas": "4",
+            "autoscaling.target_ongoing_requests": "8",
+            "autoscaling.downscale_delay_s": "900",
+        }
+    )
+    assert deployment.autoscaling == Autoscaling(
+        min_replicas=0, max_replicas=4, target_ongoing_requests=8, downscale_delay_s=900
+    )
+    # what Serve is handed: every field but the unset optional ones, with Serve's own names
+    assert deployment.autoscaling.serve_config() == {
+        "min_replicas": 0,
+        "max_replicas": 4,
+        "target_ongoing_requests": 8.0,
+        "upscale_delay_s": 30.0,
+        "downscale_delay_s": 900.0,
+    }
+    _, nested = settings_from_args({"autoscaling": {"max_replicas": 2}})  # a Serve config file
+    assert nested.autoscaling == Autoscaling(max_replicas=2)
+    assert settings_from_args({})[1].autoscaling is None  # no autoscaling unless asked
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (
+            {"autoscaling.min_replicas": "1"},
+            r"app argument 'autoscaling\.max_replicas': Field required",
+        ),
+        (
+            {"autoscaling.min_replicas": "3", "autoscaling.max_replicas": "2"},
+            r"app argument 'autoscaling': Value error, min_replicas 3 > max_replicas 2",
+        ),
+        (
+            {"autoscaling.max_replicas": "2", "autoscaling.initial_replicas": "5"},
+            "initial_replicas 5 is not between min_replicas 1 and max_replicas 2",
+        ),
+        (
+            {"autoscaling.max_replicas": "2", "num_replicas": "2"},
+            "app argument 'num_replicas': num_replicas and autoscaling exclude each other",
+        ),
+        (
+            {"autoscaling.max_replicas": "2", "autoscaling.target_requests": "2"},
+            r"app argument 'autoscaling\.target_requests': Extra inputs",
+        ),
+    ],
+)
+def test_bad_autoscaling_arguments_name_the_argument(args, says):
+    with pytest.raises(ArgsError, match=says):
+        settings_from_args(args)
+
+
+def test_serve_accepts_the_autoscaling_config_as_it_is_handed_over():
+    serve_config = pytest.importorskip("ray.serve.config", exc_type=ImportError)
+    from ie_batch.serve.settings import Autoscaling
+
+    ours = Autoscaling(min_replicas=1, max_replicas=8, initial_replicas=2, upscale_delay_s=10)
+    theirs = serve_config.AutoscalingConfig(**ours.serve_config())
+    for name, value in ours.serve_config().items():
+        assert getattr(theirs, name) == value, name
+    # the defaults restated here are Serve's own, so leaving a field out changes nothing
+    default = serve_config.AutoscalingConfig(max_replicas=1)
+    for name in ("min_replicas", "target_ongoing_requests", "upscale_delay_s", "downscale_delay_s"):
+        assert getattr(Autoscaling(max_replicas=1), name) == getattr(default, name), name
