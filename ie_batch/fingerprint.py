@@ -10,12 +10,16 @@ It covers, by content, what changes a result:
 - the LoRA adapter by the bytes of its files, and the few-shot examples file by its bytes (only
   when `few_shot_k` > 0: unused examples change nothing);
 - every other setting of `engine` (context length, answer cap, sampling, structured outputs,
-  dtype, quantization, `engine_kwargs`), of `prompt`, and the input's text and id columns.
+  dtype, quantization, `engine_kwargs`), of `prompt`, and the input's text and id columns;
+- with `engine.kind: openai`, the served model by its name (the server is not asked: serve a
+  versioned name where the model behind a name may change) and the tokenizer that counts
+  prompt tokens (it sizes the windows a long text is cut into).
 
 It leaves out what only changes where or how fast a job runs: input paths and `limit`, the
 output, `ray_address`, `pool`, `storage`, `write`, and the engine's memory and scheduling settings
 (`gpu_memory_utilization`, `cpu_kv_cache_gib`, `tensor_parallel_size`, `enforce_eager`,
-`enable_prefix_caching`). Changing those never reprocesses a lake.
+`enable_prefix_caching`) and, for a server, where it is and how hard it is pushed (`base_url`,
+`api_key_env`, concurrency, timeouts, retries, rate). Changing those never reprocesses a lake.
 
 Outputs written before fingerprints were taken by content carry the legacy fingerprint (the
 whole configuration minus paths, pool and storage, with schemas by text). A legacy marker is
@@ -46,6 +50,20 @@ ENGINE_RUNTIME_FIELDS = frozenset(
         "enable_prefix_caching",
     }
 )
+#: Where an OpenAI-compatible server is and how hard it is pushed, never an answer: the same
+#: served model behind another URL, key or rate limit answers the same.
+ENGINE_SERVER_FIELDS = frozenset(
+    {
+        "base_url",
+        "api_key_env",
+        "max_concurrent_requests",
+        "request_timeout_s",
+        "max_retries",
+        "retry_backoff_s",
+        "retry_backoff_max_s",
+        "max_requests_per_second",
+    }
+)
 #: Where and how fast a job runs: never part of a fingerprint.
 _PLACEMENT: dict[str, Any] = {
     "input": {"paths", "limit"},
@@ -56,7 +74,7 @@ _PLACEMENT: dict[str, Any] = {
     "write": True,
 }
 #: Fields taken by content below rather than by the path they hold.
-_BY_CONTENT = {"engine": {"model", "lora_adapter"}, "prompt": {"examples"}}
+_BY_CONTENT = {"engine": {"model", "lora_adapter", "tokenizer"}, "prompt": {"examples"}}
 
 
 @dataclass(frozen=True)
@@ -75,18 +93,23 @@ def fingerprint_of(config: JobConfig) -> Fingerprint:
 
 
 def _content_fingerprint(config: JobConfig) -> str:
-    engine_excluded = set(ENGINE_RUNTIME_FIELDS) | _BY_CONTENT["engine"]
+    engine_excluded = ENGINE_RUNTIME_FIELDS | ENGINE_SERVER_FIELDS | _BY_CONTENT["engine"]
     relevant = config.model_dump(
         mode="json",
         exclude={**_PLACEMENT, "engine": engine_excluded, "prompt": _BY_CONTENT["prompt"]},
     )
     examples = config.prompt.examples if config.prompt.few_shot_k else None
+    served = config.engine.kind == "openai"
     relevant["contents"] = {
         "schemas": [schema_text(ref.schema_) for ref in config.schemas],
-        "model": model_identity(config.engine.model),
+        # a served model is known by the name its server gives it (no file here to hash)
+        "model": config.engine.model if served else model_identity(config.engine.model),
         "lora_adapter": _digest(config.engine.lora_adapter),
         "examples": _digest(examples),
     }
+    if served:  # the tokenizer sizes the windows a long text is cut into
+        tokenizer = config.engine.tokenizer
+        relevant["contents"]["tokenizer"] = model_identity(tokenizer) if tokenizer else None
     return _hash(relevant)
 
 
@@ -107,14 +130,20 @@ def _digest(path: str | None) -> str | None:
 def _legacy_fingerprint(config: JobConfig) -> str | None:
     """The fingerprint versions before content hashing wrote, when it means the same results."""
     takes_paths = (
-        is_local_model_path(config.engine.model)
+        config.engine.kind != "vllm"  # no other kind existed then
+        or is_local_model_path(config.engine.model)
         or config.engine.lora_adapter
         or (config.prompt.examples and config.prompt.few_shot_k)
     )
     if takes_paths:
         return None
-    # `write` did not exist then, nor `prompt.staged_extraction` (the old one-step answers)
-    exclude = {**_PLACEMENT, "prompt": {"staged_extraction"}}
+    # `write` did not exist then, nor `prompt.staged_extraction` (the old one-step answers), nor
+    # the engine's fields for servers
+    exclude = {
+        **_PLACEMENT,
+        "prompt": {"staged_extraction"},
+        "engine": ENGINE_SERVER_FIELDS | {"tokenizer"},
+    }
     relevant = config.model_dump(mode="json", exclude=exclude)
     relevant["schema_contents"] = [schema_text(ref.schema_) for ref in config.schemas]
     return _hash(relevant)

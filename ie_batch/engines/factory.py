@@ -19,7 +19,13 @@ class EngineFactory(Protocol):
 
 
 def build_vllm_engine(config: EngineConfig, num_gpus: float) -> Engine:
-    """The default factory: an in-process vLLM engine."""
+    """The default factory: the engine `config.kind` names. 'vllm' (the default) starts an
+    in-process vLLM engine; 'openai' builds a client of an OpenAI-compatible server, which
+    takes no GPU (`num_gpus` is 0 for it: the configuration refuses GPUs for such actors)."""
+    if config.kind == "openai":
+        from ie_batch.engines.openai_engine import OpenAIEngine
+
+        return OpenAIEngine.from_config(config)
     from ie_batch.engines.vllm_engine import VllmEngine
 
     return VllmEngine.from_config(config, num_gpus=num_gpus)

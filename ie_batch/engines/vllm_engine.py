@@ -4,13 +4,23 @@ One async engine per Ray actor. Every prompt of a batch is submitted at once and
 interleaves them with the other batches in flight on the same actor; the slices of one document
 share its rendered prefix, which prefix caching computes once. Each answer is constrained to its
 slice's JSON schema (structured outputs) unless that is switched off.
+
+The engine is stopped in an order that keeps a successful job's end quiet: vLLM's own shutdown
+(and the finalizers it leaves for the process's exit) stops the engine core process while the
+output loop still waits on it, and that loop then logs an `EngineDeadError` traceback. A job's
+actor never stops its engine itself, so the engine stops itself, in order, when it is collected or
+when its process exits, whichever comes first.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
+import gc
 import os
+import threading
 import uuid
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +29,9 @@ from ie_batch.engines.base import Engine, EngineDead, Generation
 from ie_batch.engines.embedded_model import resolve_model
 from ie_batch.engines.token_counter import chat_text, chat_tokens
 from ie_batch.prompts import Prompt
+
+#: Seconds to wait for the engine's event loop to take the output loop's cancellation.
+CANCEL_WAIT_S = 2.0
 
 
 class VllmEngine(Engine):
@@ -75,7 +88,11 @@ class VllmEngine(Engine):
             from vllm.lora.request import LoRARequest
 
             lora = LoRARequest("adapter", 1, config.lora_adapter)
-        return cls(engine, tokenizer, config, lora)
+        built = cls(engine, tokenizer, config, lora)
+        # before vLLM's exit-time finalizers (registered earlier, so run later): they would stop
+        # the engine core under a waiting output loop
+        atexit.register(_shutdown_at_exit, weakref.ref(built))
+        return built
 
     def render(self, prompt: Prompt) -> str:
         return chat_text(self._tokenizer, prompt)
@@ -128,10 +145,64 @@ class VllmEngine(Engine):
     async def check_health(self) -> None:
         from vllm.v1.engine.exceptions import EngineDeadError
 
+        if self._engine is None:
+            raise EngineDead("vllm: the engine was shut down")
         try:
             await self._engine.check_health()  # raises once the engine core process is gone
         except EngineDeadError as exc:
             raise EngineDead(f"vllm: the engine died: {exc}") from exc
 
     def shutdown(self) -> None:
-        self._engine.shutdown()
+        """Stop the engine: its output loop first, then the engine core (see the module's
+        docstring). Idempotent; the engine answers nothing afterwards."""
+        engine, self._engine = self._engine, None
+        if engine is None:
+            return
+        _cancel_output_loop(engine)
+        engine.shutdown()
+        # vLLM's engine object sits in reference cycles: collect it now, while the modules its
+        # own `__del__` (a second, harmless shutdown) calls are still there
+        del engine
+        gc.collect()
+
+    def __del__(self) -> None:
+        try:
+            self.shutdown()
+        except Exception:  # noqa: BLE001 - at interpreter exit vLLM's modules may be half gone
+            pass
+
+
+def _shutdown_at_exit(ref: weakref.ref[VllmEngine]) -> None:
+    engine = ref()
+    if engine is not None:
+        try:
+            engine.shutdown()
+        except Exception:  # noqa: BLE001 - the process is ending: nothing left to tell
+            pass
+
+
+def _cancel_output_loop(engine: Any) -> None:
+    """Cancel vLLM's output loop (an asyncio task on the loop the engine was first used from,
+    which may run in another thread, as in a Ray async actor) and wait until it is cancelled, so
+    it never sees the engine core go."""
+    task = getattr(engine, "output_handler", None)
+    if task is None or task.done():
+        return
+    loop = task.get_loop()
+    if loop.is_closed():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop or not loop.is_running():
+        task.cancel()  # on its own thread, or on a loop that runs no more: no race either way
+        return
+    cancelled = threading.Event()
+
+    def cancel() -> None:
+        task.cancel()
+        cancelled.set()
+
+    loop.call_soon_threadsafe(cancel)
+    cancelled.wait(CANCEL_WAIT_S)

@@ -33,7 +33,8 @@ def check_job(config: JobConfig) -> None:
             )
     load_job_schemas(config)  # raises SchemaError or DuplicateSchemaName, naming the schema
     model = config.engine.model
-    if is_local_model_path(model) and not Path(model).expanduser().exists():
+    served = config.engine.kind == "openai"  # a name the server knows, not a path here
+    if not served and is_local_model_path(model) and not Path(model).expanduser().exists():
         raise JobCheckError(f"engine.model: {model}: no such file or folder")
     for field, path in [
         ("engine.lora_adapter", config.engine.lora_adapter),

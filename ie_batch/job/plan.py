@@ -101,7 +101,9 @@ def add_extraction(
             max_size=max(pool.min_actors, pool.max_actors),
             max_tasks_in_flight_per_actor=pool.batches_in_flight,
         ),
-        num_gpus=pool.num_gpus or None,
+        # an actor calling an OpenAI-compatible server holds no GPU, the server does (the
+        # configuration refuses pool.num_gpus for it); its concurrency is the engine's, not Ray's
+        num_gpus=None if config.engine.kind == "openai" else pool.num_gpus or None,
         num_cpus=pool.num_cpus,
         # An actor that died is restarted (a bounded number of times); the batch it was on is
         # not retried in place, where a poison row would kill it again forever.

@@ -55,3 +55,10 @@ def test_a_missing_adapter_or_examples_file_fails_before_anything_runs(tmp_path)
     with pytest.raises(JobCheckError, match=f"prompt.examples: {examples}: no such file"):
         check_job(_config(prompt={"examples": str(examples), "few_shot_k": 2}))
     check_job(_config(prompt={"examples": str(examples), "few_shot_k": 0}))  # not shown: unused
+
+
+def test_a_served_model_name_is_not_taken_for_a_local_path():
+    served = {"kind": "openai", "base_url": "http://127.0.0.1:8000/v1", "model": "gpt-4o-mini"}
+    check_job(_config(engine=served))
+    with pytest.raises(JobCheckError, match="engine.model: gpt-4o-mini: no such file"):
+        check_job(_config(engine={"model": "gpt-4o-mini"}))  # for vLLM it would be a path
