@@ -151,8 +151,11 @@ class BatchExtractor:
             if document.schemas is not None and schema.name not in document.schemas:
                 continue
             examples = self.settings.examples.get(schema.name, ())
-            slices = self.format.slices(schema, document.id, self.settings.label_order)
-            if self.settings.staged and schema.kind in self.format.stages:
+            in_stages = self.settings.staged and schema.kind in self.format.stages
+            slices = self.format.slices(
+                schema, document.id, self.settings.label_order, staged=in_stages
+            )
+            if in_stages:
                 slices = staged(slices)
             for slice_ in slices:
                 prompts, error = self._prompts(document.text, slice_, examples)

@@ -25,6 +25,9 @@ MAX_ITEMS_PER_ROLE = 4
 #: No span is longer than this many characters (nor than the text): a small model can also loop
 #: inside one string, and without a bound that string runs to the token limit.
 MAX_SPAN_CHARS = 256
+#: A trigger is a word, not the clause around it: DuEE's are 1-4 characters, ACE's one or two
+#: words. Unbounded, a small model copies the whole clause that reports the event.
+MAX_TRIGGER_CHARS = {"zh": 6, "en": 24}
 #: Bounds are rounded up to one of these, so the structured-output backend compiles (and caches)
 #: a few grammars per slice, not one per text length.
 _BUCKETS = (4, 8, 16, 32, 64, 128, 256)
@@ -72,8 +75,9 @@ def answer_schema(
     if slice_.stage == "triggers":
         # One list of (type, trigger) pairs, not a list per type: offered a key per type, the
         # model fills every key (42 triggers for 4 gold on the demo's event texts, 5 this way).
+        trigger = {"type": "string", "maxLength": MAX_TRIGGER_CHARS[slice_.schema.language]}
         event = _object(
-            {"type": {"type": "string", "enum": list(slice_.label_names)}, "trigger": span}
+            {"type": {"type": "string", "enum": list(slice_.label_names)}, "trigger": trigger}
         )
         return _object({"events": _capped(event, min(many, MAX_ITEMS_PER_ROLE))})
     if kind is TaskKind.NER or slice_.stage in ("subjects", "objects"):

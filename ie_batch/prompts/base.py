@@ -52,13 +52,21 @@ class PromptFormat(ABC):
     default_split_num: ClassVar[Mapping[TaskKind, int]] = {}
     #: The tasks this format asks in two stages (`prompts.staging`) unless the job says not to.
     stages: ClassVar[frozenset[TaskKind]] = frozenset()
+    #: Labels per first-stage slice of a staged task when the schema sets no `split_num`.
+    staged_split_num: ClassVar[Mapping[TaskKind, int]] = {}
 
     def slices(
-        self, schema: AnySchema, doc_id: str | None = None, order: LabelOrder = "sorted"
+        self,
+        schema: AnySchema,
+        doc_id: str | None = None,
+        order: LabelOrder = "sorted",
+        staged: bool = False,
     ) -> list[SchemaSlice]:
         """The slices this format asks of one document: the schema's rotation, in slices of its
-        own `split_num`, else of this format's default for the task."""
-        return rotate(schema, doc_id, order, self.default_split_num.get(schema.kind))
+        own `split_num`, else of this format's default for the task (its staged default when
+        the task is asked in stages, see `prompts.staging`)."""
+        defaults = self.staged_split_num if staged else self.default_split_num
+        return rotate(schema, doc_id, order, defaults.get(schema.kind))
 
     @abstractmethod
     def render(self, text: str, slice_: SchemaSlice, examples: Sequence[Example] = ()) -> Prompt:

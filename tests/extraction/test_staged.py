@@ -192,3 +192,15 @@ def test_a_trigger_answer_keyed_by_type_is_read_too():
     assert [(e.type, e.trigger, [a.text for a in e.arguments]) for e in outcome.result.events] == [
         ("layoff", "cut", ["Intel"])
     ]
+
+
+def test_trigger_slices_are_wider_than_one_step_event_slices():
+    many = EeSchema(
+        name="ee", events=[{"type": f"t{i:02d}", "arguments": ["a"]} for i in range(20)]
+    )
+    engine = FakeEngine(StagedScript({}, {}))
+    _extract([many], engine, ["Nothing happened."])
+    assert [len(p.slice.labels) for p in engine.prompts_seen] == [20]  # 16 + a remainder of 4
+    engine = FakeEngine()
+    _extract([many], engine, ["Nothing happened."], staged=False)
+    assert [len(p.slice.labels) for p in engine.prompts_seen] == [4] * 5  # IEPile's EE default

@@ -7,6 +7,7 @@ from ie_batch.prompts.answer_schema import (
     MAX_ITEMS_PER_LABEL,
     MAX_ITEMS_PER_ROLE,
     MAX_SPAN_CHARS,
+    MAX_TRIGGER_CHARS,
     max_items,
     max_span_chars,
 )
@@ -259,7 +260,7 @@ def test_staged_slices_ask_short_lists_of_spans():
     assert events["maxItems"] == MAX_ITEMS_PER_ROLE
     assert events["items"]["properties"] == {
         "type": {"type": "string", "enum": ["acquisition", "layoff"]},
-        "trigger": {"type": "string", "maxLength": 64},
+        "trigger": {"type": "string", "maxLength": MAX_TRIGGER_CHARS["en"]},
     }
     (subjects,) = staged(rotate(RE))
     assert _is_closed_object(answer_schema(subjects), ["founded by", "located in"])
