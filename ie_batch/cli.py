@@ -13,7 +13,40 @@ from rich.table import Table
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 schema_app = typer.Typer(no_args_is_help=True, help="Inspect schema files.")
 app.add_typer(schema_app, name="schema")
+config_app = typer.Typer(no_args_is_help=True, help="The job configuration's reference.")
+app.add_typer(config_app, name="config")
 console = Console()
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from ie_batch import __version__
+
+        typer.echo(f"ie-batch {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    # Options of `ie-batch` itself, before any subcommand; eager, so `--version` needs none.
+    pass
+
+
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of a job file: every section and field, with its description."""
+    # docs/config.md renders the same models as Markdown (ie_batch.config_reference).
+    from ie_batch.config_reference import job_config_schema
+
+    typer.echo(json.dumps(job_config_schema(), indent=2, ensure_ascii=False))
+
 
 #: `ie-batch run --max-error-rate`: past this share of rows with errors, the run exits 1.
 DEFAULT_MAX_ERROR_RATE = 0.5
@@ -316,6 +349,34 @@ def status_command(
     )
     if status.input_error:
         console.print(f"[yellow]input not listed:[/yellow] {status.input_error}")
+
+
+@app.command("report")
+def report_command(
+    output: Annotated[str, typer.Argument(help="A job's output folder or URI.")],
+    page: Annotated[
+        str, typer.Option("--output", help="Where to write the HTML page (path or URI).")
+    ] = "report.html",
+    sample: Annotated[
+        int, typer.Option(min=0, help="Documents to show with their spans highlighted.")
+    ] = 20,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """Write a self-contained HTML page to review a job's output: P/R/F1 per shard and per
+    type, errors by reason, bad cases, and sample documents with their spans highlighted."""
+    from ie_batch.config import StorageConfig
+    from ie_batch.report import write_report
+
+    try:
+        data = write_report(output, page, StorageConfig(endpoint_url=endpoint_url), sample)
+    except FileNotFoundError as exc:
+        console.print(f"[red]error:[/red] {exc}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(
+        f"{page}: {len(data.committed)} committed shard(s), {len(data.failed)} failed, "
+        f"{len(data.samples)} document(s) shown",
+        highlight=False,
+    )
 
 
 @app.command("retry-errors")

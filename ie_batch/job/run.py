@@ -38,6 +38,7 @@ from ie_batch.job.commit import IncompleteShard, commit_shard, covered_rows, sha
 from ie_batch.job.errors import RowError, Stage
 from ie_batch.job.extract_stage import result_table
 from ie_batch.job.plan import build_plan
+from ie_batch.job.progress import JobProgress, ShardCount, Snapshot
 from ie_batch.job.scoring import Scorer
 from ie_batch.job.table import print_table
 from ie_batch.job.tally import Tally
@@ -45,8 +46,6 @@ from ie_batch.job.write_stage import ShardSummary, scored_tally, write_results
 
 console = Console(stderr=True)
 
-#: Seconds between two progress lines.
-PROGRESS_EVERY_S = 5
 #: Files not read as shards that the job names at its start.
 SHOWN_IGNORED = 5
 #: Times a row whose batch keeps being lost is asked alone before it is a poison row.
@@ -216,6 +215,11 @@ class _Passes:
         self.committer = committer
         self.engine_factory = engine_factory
         self.started = started
+        self.progress = JobProgress(console, started=started)
+        if self.progress.terminal:  # one live line: Ray Data's own bars would tear it apart
+            import ray.data
+
+            ray.data.DataContext.get_current().enable_progress_bars = False
         self.registry, self._registry = start_registry()
 
     def run(
@@ -228,7 +232,7 @@ class _Passes:
             config, self.fs, shards, self.limits, self.engine_factory, only_rows, self.registry
         )
         try:
-            _drain(plan, self.committer, self.started)
+            _drain(plan, self.committer, self.started, self.progress)
         finally:
             del plan
             end_registered(self._registry)
@@ -236,8 +240,11 @@ class _Passes:
     def close(self) -> None:
         import ray
 
-        end_registered(self._registry)
-        ray.kill(self._registry)
+        try:
+            self.progress.close(self.committer.progress())
+        finally:  # the actors end whatever the progress line does
+            end_registered(self._registry)
+            ray.kill(self._registry)
 
 
 def _isolate_lost_rows(
@@ -318,7 +325,6 @@ class ShardCommitter:
         #: rows per shard; None until a summary of the shard's last block brings the count
         self.expected: dict[str, int | None] = {}
         self.parts: dict[str, dict[str, Tally]] = {}
-        self.rows_done = 0
         self.tokens_done = 0
         self.input_fs: Any = None
 
@@ -353,13 +359,29 @@ class ShardCommitter:
     def decided(self, shard: str) -> bool:
         return shard in self.report.shards or shard in self.report.failed
 
+    def progress(self) -> Snapshot:
+        """The figures the progress line shows (`job.progress`): rows written of planned."""
+        counts = []
+        for name, rows in self.expected.items():
+            committed = self.report.shards.get(name)
+            written = sum(tally.rows for tally in self.parts.get(name, {}).values())
+            counts.append(
+                ShardCount(
+                    self.shards[name],
+                    rows,
+                    written=committed.rows if committed is not None else written,
+                    committed=committed is not None,
+                    failed=name in self.report.failed,
+                )
+            )
+        return Snapshot.of(counts, self.tokens_done)
+
     def add(self, summary: ShardSummary) -> None:
         name = summary.shard
         if self.decided(name):
             return  # a late repeat of a part of a shard already decided
         parts = self.parts.setdefault(name, {})
         if summary.part not in parts:
-            self.rows_done += summary.tally.rows
             self.tokens_done += summary.tally.prompt_tokens + summary.tally.completion_tokens
         parts[summary.part] = summary.tally
         if summary.shard_rows is not None:
@@ -470,23 +492,20 @@ class ShardCommitter:
             self.fail(self.shards[name], reason)
 
 
-def _drain(dataset: Any, committer: ShardCommitter, started: float) -> None:
-    """Consume the summaries as the plan streams; each shard is committed once complete."""
-    last_print = 0.0
-    for row in dataset.iter_rows():
-        committer.add(ShardSummary.from_row(row))
-        now = time.perf_counter()
-        if now - last_print > PROGRESS_EVERY_S:
-            elapsed = now - started
-            counts = list(committer.expected.values())
-            planned = "" if None in counts else f"/{sum(c or 0 for c in counts)}"
-            console.print(
-                f"ie_batch: {committer.rows_done}{planned} rows, "
-                f"{committer.rows_done / elapsed:.2f} rows/s, "
-                f"{committer.tokens_done / elapsed:.0f} tokens/s, "
-                f"{len(committer.report.shards)} shard(s) committed"
-            )
-            last_print = now
+def _drain(
+    dataset: Any, committer: ShardCommitter, started: float, progress: JobProgress | None = None
+) -> None:
+    """Consume the summaries as the plan streams; each shard is committed once complete, and
+    the progress line follows (a reporter of its own, closed at the end, unless given one)."""
+    reporter = progress or JobProgress(console, started=started)
+    try:
+        for row in dataset.iter_rows():
+            committer.add(ShardSummary.from_row(row))
+            if reporter.due():
+                reporter.show(committer.progress())
+    finally:
+        if progress is None:
+            reporter.close(committer.progress())
 
 
 def _print_ignored(ignored: list[tuple[str, str]]) -> None:
