@@ -17,7 +17,7 @@ from ie_batch.config import (
     PromptConfig,
     StorageConfig,
 )
-from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_engine
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.manifest import Manifest
 from ie_batch.io.writing import read_parquet
@@ -44,7 +44,7 @@ def extract(
     engine: EngineConfig | None = None,
     pool: PoolConfig | None = None,
     prompt: PromptConfig | None = None,
-    engine_factory: EngineFactory = build_vllm_engine,
+    engine_factory: EngineFactory = build_engine,
 ) -> Any:
     """`dataset` (a ray.data.Dataset with a text column) with the result columns added.
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 
 from ie_batch.config import EngineConfig, PromptConfig
 from ie_batch.engines.base import Engine
-from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_engine
 from ie_batch.extraction.extractor import BatchExtractor, ExtractionSettings
 from ie_batch.extraction.texts import extract_texts
 from ie_batch.prompts import get_format
@@ -129,7 +129,7 @@ class Extractor:
         self.batch_size = batch_size
         self._format = get_format(self.prompt_config.format)
         self._examples = load_few_shot(self.prompt_config.examples, self.prompt_config.few_shot_k)
-        factory = engine_factory or build_vllm_engine
+        factory = engine_factory or build_engine
 
         self._runner = _EngineLoop()
         self._holder: dict[str, Engine] = {}

@@ -18,7 +18,7 @@ class EngineFactory(Protocol):
         ...
 
 
-def build_vllm_engine(config: EngineConfig, num_gpus: float) -> Engine:
+def build_engine(config: EngineConfig, num_gpus: float) -> Engine:
     """The default factory: the engine `config.kind` names. 'vllm' (the default) starts an
     in-process vLLM engine; 'openai' builds a client of an OpenAI-compatible server, which
     takes no GPU (`num_gpus` is 0 for it: the configuration refuses GPUs for such actors)."""

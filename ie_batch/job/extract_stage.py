@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ie_batch.config import JobConfig
 from ie_batch.engines.base import EngineDead
-from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_engine
 from ie_batch.extraction.extractor import (
     BatchExtractor,
     Document,
@@ -53,7 +53,7 @@ class ExtractionStage:
     def __init__(
         self,
         config: JobConfig,
-        engine_factory: EngineFactory = build_vllm_engine,
+        engine_factory: EngineFactory = build_engine,
         registry: str | None = None,
     ) -> None:
         register_self(registry)

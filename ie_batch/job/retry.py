@@ -19,7 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from ie_batch.config import JobConfig, StorageConfig
-from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_engine
 from ie_batch.io.job_record import read_job_config
 from ie_batch.io.layout import OutputLayout
 from ie_batch.io.lease import OutputLease
@@ -61,7 +61,7 @@ class _ShardRetry:
 
 def retry_errors(
     output: str,
-    engine_factory: EngineFactory = build_vllm_engine,
+    engine_factory: EngineFactory = build_engine,
     storage: StorageConfig | None = None,
 ) -> RetryReport:
     layout = OutputLayout.open(output, storage)

@@ -15,7 +15,7 @@ from typing import Any
 from rich.console import Console
 
 from ie_batch.config import JobConfig
-from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_engine
 from ie_batch.fingerprint import Fingerprint, fingerprint_of
 from ie_batch.io.job_record import write_job_record
 from ie_batch.io.layout import OutputLayout
@@ -99,7 +99,7 @@ class JobReport:
 
 def run_job(
     config: JobConfig,
-    engine_factory: EngineFactory = build_vllm_engine,
+    engine_factory: EngineFactory = build_engine,
     print_report: bool = True,
     force: bool = False,
     lease_ttl_s: float = DEFAULT_TTL_S,

@@ -33,7 +33,7 @@ from ray import serve
 from ie_batch import __version__
 from ie_batch.config import EngineConfig, PromptConfig
 from ie_batch.engines.base import EngineDead
-from ie_batch.engines.factory import EngineFactory, build_vllm_engine
+from ie_batch.engines.factory import EngineFactory, build_engine
 from ie_batch.extraction.extractor import BatchExtractor, ExtractionSettings
 from ie_batch.extraction.texts import extract_texts
 from ie_batch.prompts import get_format
@@ -96,7 +96,7 @@ class ExtractionReplica:
         self.catalog = SchemaCatalog.load(config.schemas)
         self.format = get_format(config.prompt.format)
         self.examples = load_few_shot(config.prompt.examples, config.prompt.few_shot_k)
-        factory = engine_factory or build_vllm_engine
+        factory = engine_factory or build_engine
         # Built inside the replica's event loop, which vLLM's async engine binds to.
         self.engine = factory(config.engine, config.num_gpus)
 

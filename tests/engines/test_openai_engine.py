@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from ie_batch.config import ConfigError, EngineConfig, config_from_data
-from ie_batch.engines.factory import build_vllm_engine
+from ie_batch.engines.factory import build_engine
 from ie_batch.engines.openai_engine import (
     ESTIMATE_TEMPLATE_TOKENS,
     MAX_RETRY_AFTER_S,
@@ -463,7 +463,7 @@ def _job(engine: dict, **sections):
 
 
 def test_the_factory_builds_a_server_client_for_kind_openai():
-    engine = build_vllm_engine(_config(), num_gpus=0)
+    engine = build_engine(_config(), num_gpus=0)
     assert isinstance(engine, OpenAIEngine)
 
 
