@@ -20,6 +20,9 @@ class Generation:
     text: str
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    #: prompt tokens the engine took from its prefix cache instead of computing them (a
+    #: document's slices share its prefix; this says how well that works)
+    cached_tokens: int = 0
     finish_reason: str | None = None
     error: str | None = None
 

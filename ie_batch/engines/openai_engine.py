@@ -337,6 +337,8 @@ class OpenAIEngine(Engine):
         usage = usage if isinstance(usage, dict) else {}
         prompt_tokens = usage.get("prompt_tokens")
         completion_tokens = usage.get("completion_tokens")
+        details = usage.get("prompt_tokens_details")  # vLLM and OpenAI report cache hits here
+        cached = details.get("cached_tokens") if isinstance(details, dict) else None
         return Generation(
             text=text,
             prompt_tokens=prompt_tokens
@@ -345,6 +347,7 @@ class OpenAIEngine(Engine):
             completion_tokens=completion_tokens
             if isinstance(completion_tokens, int)
             else self._count_text(text),
+            cached_tokens=cached if isinstance(cached, int) else 0,
             finish_reason=finish_reason,
         )
 

@@ -139,6 +139,7 @@ class VllmEngine(Engine):
             text=completion.text,
             prompt_tokens=len(final.prompt_token_ids or ()),
             completion_tokens=len(completion.token_ids),
+            cached_tokens=getattr(final, "num_cached_tokens", None) or 0,
             finish_reason=completion.finish_reason,
         )
 

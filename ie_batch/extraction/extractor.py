@@ -52,6 +52,7 @@ class DocumentOutcome:
     result: DocumentResult
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_tokens: int = 0
     prompts: int = 0
     windows: int = 1
 
@@ -344,6 +345,7 @@ class BatchExtractor:
             outcome.prompts += 1
             outcome.prompt_tokens += generation.prompt_tokens
             outcome.completion_tokens += generation.completion_tokens
+            outcome.cached_tokens += generation.cached_tokens
             if generation.error is not None:
                 part = SliceRecords(
                     slice=job.slice, errors=[f"slice {job.slice.key}: {generation.error}"]

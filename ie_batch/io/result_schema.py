@@ -48,5 +48,6 @@ RESULT_FIELDS: list[pa.Field] = [
     pa.field("warnings", pa.list_(pa.string())),
     pa.field("prompt_tokens", pa.int64()),
     pa.field("completion_tokens", pa.int64()),
+    pa.field("cached_prompt_tokens", pa.int64()),
 ]
 RESULT_COLUMNS = [f.name for f in RESULT_FIELDS]

@@ -149,6 +149,7 @@ def result_table(
                 "id": row_id(row, id_column),
                 "prompt_tokens": outcome.prompt_tokens if outcome else 0,
                 "completion_tokens": outcome.completion_tokens if outcome else 0,
+                "cached_prompt_tokens": outcome.cached_tokens if outcome else 0,
             }
         )
     result_columns = pa.Table.from_pylist(results, schema=pa.schema(RESULT_FIELDS))

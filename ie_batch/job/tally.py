@@ -18,6 +18,7 @@ class Tally:
     error_rows: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    cached_prompt_tokens: int = 0  # of prompt_tokens, those the prefix cache served
     seconds: float = 0.0
     evaluation: Evaluation = field(default_factory=Evaluation)
 
@@ -26,6 +27,7 @@ class Tally:
         self.error_rows += other.error_rows
         self.prompt_tokens += other.prompt_tokens
         self.completion_tokens += other.completion_tokens
+        self.cached_prompt_tokens += other.cached_prompt_tokens
         self.seconds += other.seconds
         self.evaluation += other.evaluation
         return self
@@ -37,6 +39,12 @@ class Tally:
             "error_rows": self.error_rows,
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
+            "cached_prompt_tokens": self.cached_prompt_tokens,
+            "prefix_cache_hit_rate": (
+                round(self.cached_prompt_tokens / self.prompt_tokens, 4)
+                if self.prompt_tokens
+                else None
+            ),
             "seconds": round(self.seconds, 3),
             "scored_rows": self.evaluation.rows,
             "tasks": self.evaluation.metrics(),

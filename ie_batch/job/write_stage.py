@@ -38,6 +38,7 @@ SUMMARY_SCHEMA = pa.schema(
         ("error_rows", pa.int64()),
         ("prompt_tokens", pa.int64()),
         ("completion_tokens", pa.int64()),
+        ("cached_prompt_tokens", pa.int64()),
         ("seconds", pa.float64()),
         ("evaluation", pa.binary()),
         ("part", pa.string()),
@@ -65,6 +66,7 @@ class ShardSummary:
             "error_rows": self.tally.error_rows,
             "prompt_tokens": self.tally.prompt_tokens,
             "completion_tokens": self.tally.completion_tokens,
+            "cached_prompt_tokens": self.tally.cached_prompt_tokens,
             "seconds": self.tally.seconds,
             "evaluation": pickle.dumps(evaluation) if evaluation.rows else None,
             "shard_rows": self.shard_rows,
@@ -78,6 +80,7 @@ class ShardSummary:
             error_rows=row["error_rows"],
             prompt_tokens=row["prompt_tokens"],
             completion_tokens=row["completion_tokens"],
+            cached_prompt_tokens=row.get("cached_prompt_tokens") or 0,
             seconds=row["seconds"],
             evaluation=pickle.loads(blob) if blob else Evaluation(),
         )
@@ -176,7 +179,15 @@ def tally_of(rows: pa.Table, evaluation: Evaluation) -> Tally:
     return Tally(
         rows=rows.num_rows,
         error_rows=sum(1 for errors in rows.column("errors").to_pylist() if errors),
-        prompt_tokens=pc.sum(rows.column("prompt_tokens")).as_py() or 0,
-        completion_tokens=pc.sum(rows.column("completion_tokens")).as_py() or 0,
+        prompt_tokens=_total(rows, "prompt_tokens"),
+        completion_tokens=_total(rows, "completion_tokens"),
+        cached_prompt_tokens=_total(rows, "cached_prompt_tokens"),
         evaluation=evaluation,
     )
+
+
+def _total(rows: pa.Table, column: str) -> int:
+    """A token column's sum; 0 for parts written before the column existed."""
+    if column not in rows.column_names:
+        return 0
+    return pc.sum(rows.column(column)).as_py() or 0

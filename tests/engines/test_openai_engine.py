@@ -243,6 +243,18 @@ def test_usage_missing_from_the_answer_is_counted_here():
     assert generation.completion_tokens == len(b'{"person": ["Ada"]}')
 
 
+def test_prompt_tokens_served_from_the_servers_cache_are_read_from_the_usage():
+    def script(n, request):
+        answer = _completion(prompt_tokens=40)
+        answer["usage"]["prompt_tokens_details"] = {"cached_tokens": 32}
+        return httpx.Response(200, json=answer)
+
+    [generation] = _run(_engine(Server(script)), [PROMPT])
+    assert (generation.prompt_tokens, generation.cached_tokens) == (40, 32)
+    [plain] = _run(_engine(Server()), [PROMPT])
+    assert plain.cached_tokens == 0
+
+
 def test_429_with_retry_after_is_waited_for_and_retried():
     def script(n, request):
         if n == 1:

@@ -478,3 +478,12 @@ def test_a_run_off_in_a_long_document_sees_the_text_around_its_mention():
     assert "Essex beat Kent" in _document_text(run_offs[0])
     assert {e.type for e in outcome.result.entities} == {"organization"}
     assert outcome.result.errors == []
+
+
+def test_prompt_tokens_served_from_the_prefix_cache_are_added_up():
+    class CachingEngine(FakeEngine):
+        async def generate(self, prompts):
+            return [Generation(text="{}", prompt_tokens=100, cached_tokens=60) for _ in prompts]
+
+    outcomes = _extract(BatchExtractor([NER13], CachingEngine(), FORMAT), _docs("a"))
+    assert (outcomes[0].prompt_tokens, outcomes[0].cached_tokens) == (200, 120)

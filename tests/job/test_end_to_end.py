@@ -126,4 +126,7 @@ def test_shard_metrics_and_commit_marker_are_written(job):
     assert metrics["rows"] == 4 and metrics["scored_rows"] == 2
     assert set(metrics["tasks"]) == {"ner", "classification"}
     assert metrics["tasks"]["ner"]["gold"] == 3
+    # a document's slices share its prefix: vLLM serves part of every later slice from cache
+    assert 0 < metrics["cached_prompt_tokens"] < metrics["prompt_tokens"]
+    assert 0 < metrics["prefix_cache_hit_rate"] < 1
     assert (output / "_manifest" / "news.json").exists()
