@@ -2,7 +2,9 @@
 
 import json
 
-from ie_batch.parsing import parse_answer
+from ie_batch.parsing import SliceRecords, parse_answer
+from ie_batch.parsing.proper_names import apply_proper_name_rule
+from ie_batch.results import Entity
 from ie_batch.schema.model import NerSchema
 from ie_batch.schema.rotation import rotate
 
@@ -54,3 +56,21 @@ def test_an_all_capitals_headline_loses_nothing():
     text = "SOCCER - LEEDS BEAT CHELSEA"
     answer = {"person": [], "organization": ["LEEDS", "CHELSEA"]}
     assert mentions(NAMES, answer, text) == (["LEEDS", "CHELSEA"], [])
+
+
+def test_in_chinese_pronouns_single_characters_and_phrases_with_particles_are_dropped():
+    schema = NerSchema(name="ner", language="zh", entities=["人名"], proper_names=True)
+    text = "这个年近五十的汉子说他认识王小明和李。"
+    (slice_,) = rotate(schema)
+    mentions = ["这个年近五十的汉子", "他", "王小明", "李"]
+    records = SliceRecords(entities=[Entity("人名", m) for m in mentions], slice=slice_)
+    kept = apply_proper_name_rule(records, text)
+    assert [e.text for e in kept.entities] == ["王小明"]
+    assert len(kept.warnings) == 1 and "'他'" in kept.warnings[0]
+
+
+def test_chinese_mentions_are_kept_without_the_proper_name_rule():
+    schema = NerSchema(name="ner", language="zh", entities=["人名"])
+    (slice_,) = rotate(schema)
+    records = SliceRecords(entities=[Entity("人名", "他")], slice=slice_)
+    assert apply_proper_name_rule(records, "他来了。") is records
