@@ -113,6 +113,9 @@ def rotate(
     elif order != "given":
         raise ValueError(f"order must be sorted, given or shuffled, got {order!r}")
     chunks = split_labels(labels, schema.split_num or split_num or schema.effective_split_num)
+    if isinstance(schema, ClassificationSchema) and len(chunks) > 1 and len(chunks[-1]) == 1:
+        if len(chunks[-2]) > 1:  # one class left over is no choice: it joins the slice before
+            chunks[-2].extend(chunks.pop())
     return [
         SchemaSlice(schema=schema, labels=tuple(chunk), index=i, count=len(chunks))
         for i, chunk in enumerate(chunks)

@@ -99,3 +99,14 @@ def test_entity_type_slice_holds_the_known_candidates_once_or_is_not_needed():
     assert slice_.final_round and slice_.span == "Essex"
     assert slice_.key == "ner[final 'Essex']"
     assert entity_type_slice(ner, "Essex", ["person", "person"]) is None
+
+
+def test_a_class_left_over_joins_the_slice_before():
+    from ie_batch.schema import ClassificationSchema
+
+    four = ClassificationSchema(name="c", labels=list("abcd"), split_num=3)
+    assert [s.label_names for s in rotate(four)] == [["a", "b", "c", "d"]]
+    ten = ClassificationSchema(name="c", labels=list("abcdefghij"), split_num=3)
+    assert [len(s.labels) for s in rotate(ten)] == [3, 3, 4]
+    one_each = ClassificationSchema(name="c", labels=list("ab"), split_num=1)
+    assert [s.label_names for s in rotate(one_each)] == [["a"], ["b"]]
