@@ -27,7 +27,9 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.faults.loopback import LoopbackServer
 
 #: Headers that belong to one connection, never forwarded (RFC 9110, 7.6.1).
 HOP_BY_HOP = {
@@ -61,7 +63,7 @@ class Exchange:
     outcome: str  # the upstream status, or the fault's value
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """The proxy's schedule and what it saw (shared by its handler threads)."""
 
     def __init__(
@@ -72,6 +74,7 @@ class FaultProxy:
         retry_after_s: int = 1,
         authorization: str | None = None,
     ) -> None:
+        super().__init__(_Handler, "openai-fault-proxy")
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream_host = parsed.hostname or "127.0.0.1"
         self.upstream_port = parsed.port or 80
@@ -82,14 +85,10 @@ class FaultProxy:
         self.exchanges: list[Exchange] = []
         self._count = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        assert self._server is not None, "the proxy is not running"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/v1"
+        return self.address + "/v1"
 
     def decide(self) -> Fault | None:
         """The fault for the next chat-completion request, or None to forward it."""
@@ -106,22 +105,6 @@ class FaultProxy:
     def outcomes(self) -> Counter[str]:
         with self._lock:
             return Counter(exchange.outcome for exchange in self.exchanges)
-
-    def start(self) -> None:
-        handler = type("Handler", (_Handler,), {"proxy": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="openai-fault-proxy", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
 
 
 @contextmanager

@@ -27,7 +27,9 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+from tests.faults.loopback import LoopbackServer
 
 #: Headers that belong to one connection, never forwarded (RFC 9110, 7.6.1).
 HOP_BY_HOP = {
@@ -92,24 +94,21 @@ class Exchange:
     outcome: str  # the upstream status, or the fault's name
 
 
-class FaultProxy:
+class FaultProxy(LoopbackServer):
     """The proxy's state: its rules and the exchanges it saw (shared by its handler threads)."""
 
     def __init__(self, upstream: str) -> None:
+        super().__init__(_Handler, "s3-fault-proxy")
         parsed = urllib.parse.urlsplit(upstream)
         self.upstream_host = parsed.hostname or "127.0.0.1"
         self.upstream_port = parsed.port or 80
         self.rules: list[Rule] = []
         self.exchanges: list[Exchange] = []
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     @property
     def endpoint_url(self) -> str:
-        assert self._server is not None, "the proxy is not running"
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self.address
 
     def add(self, rule: Rule) -> Rule:
         with self._lock:
@@ -150,22 +149,6 @@ class FaultProxy:
             self.exchanges.append(
                 Exchange(method, path, urllib.parse.unquote(source) if source else None, outcome)
             )
-
-    def start(self) -> None:
-        handler = type("Handler", (_Handler,), {"proxy": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="s3-fault-proxy", daemon=True
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join()
 
 
 @contextmanager
