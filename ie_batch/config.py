@@ -337,6 +337,14 @@ class JobConfig(_Section):
                 "engine.kind 'openai' runs its actors on CPUs (the server holds the GPUs); "
                 "set pool.num_gpus to 0"
             )
+        tensor_parallel = engine.tensor_parallel_size if engine is not None else 1
+        if 0 < pool.num_gpus < tensor_parallel:
+            # vLLM would wait forever for GPUs the actor was never given
+            raise ValueError(
+                f"pool.num_gpus {pool.num_gpus:g} is fewer than the {tensor_parallel} GPUs "
+                "engine.tensor_parallel_size splits the model over; give each actor at least "
+                "that many"
+            )
         return pool
 
 

@@ -150,3 +150,11 @@ def test_a_schema_ref_with_an_unknown_key_names_the_field():
                 "output": "o",
             }
         )
+
+
+def test_an_actor_with_fewer_gpus_than_tensor_parallelism_needs_is_refused():
+    with pytest.raises(ConfigError, match=r"pool\.num_gpus 1 is fewer than the 2 GPUs"):
+        _with(engine={"tensor_parallel_size": 2}, pool={"num_gpus": 1})
+    config = _with(engine={"tensor_parallel_size": 2}, pool={"num_gpus": 2})
+    assert config.pool.num_gpus == 2
+    assert _with(engine={"tensor_parallel_size": 2}).pool.num_gpus == 0  # CPU: nothing to split

@@ -58,12 +58,7 @@ def capacity_problems(config: JobConfig, shape: ClusterShape) -> list[str]:
     if pool.min_actors > pool.max_actors:
         problems.append(f"pool.min_actors {pool.min_actors} > pool.max_actors {pool.max_actors}")
     actor_groups = [g for g in shape.groups if g.gpus > 0] if pool.num_gpus > 0 else []
-    if pool.num_gpus > 0:
-        if pool.num_gpus < engine.tensor_parallel_size:
-            problems.append(
-                f"pool.num_gpus {pool.num_gpus:g} < engine.tensor_parallel_size "
-                f"{engine.tensor_parallel_size}: an engine needs a GPU per tensor-parallel rank"
-            )
+    if pool.num_gpus > 0:  # fewer GPUs than tensor-parallel ranks: JobConfig refuses it
         if not actor_groups:
             problems.append("pool.num_gpus > 0 but no node group has GPUs")
         for group in actor_groups:

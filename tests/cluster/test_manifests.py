@@ -681,10 +681,6 @@ def test_the_fitting_pool_fits():
         ({"pool": {"max_actors": 9}}, "GPUs: pool.max_actors 9 x pool.num_gpus 1 = 9 > 8"),
         ({"pool": {"num_gpus": 2, "max_actors": 4}}, "actors: 4 wanted, 0 fit"),
         (
-            {"engine": {"tensor_parallel_size": 2}},
-            "pool.num_gpus 1 < engine.tensor_parallel_size 2",
-        ),
-        (
             {"engine": {"tensor_parallel_size": 2}, "pool": {"num_gpus": 2, "max_actors": 4}},
             "engine.tensor_parallel_size 2 > 1 GPU(s) per node of group 'gpu'",
         ),
