@@ -6,6 +6,19 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+#: Headers that belong to one connection, never forwarded (RFC 9110, 7.6.1).
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "expect",
+}
+
 
 class LoopbackServer:
     """Serves `handler` (whose requests see this object as `self.proxy`) until `stop`."""

@@ -29,20 +29,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 
-from tests.faults.loopback import LoopbackServer
+from tests.faults.loopback import HOP_BY_HOP, LoopbackServer
 
-#: Headers that belong to one connection, never forwarded (RFC 9110, 7.6.1).
-HOP_BY_HOP = {
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "expect",
-}
 UPSTREAM_TIMEOUT_S = 300.0
 CHAT_PATH = "/chat/completions"
 
