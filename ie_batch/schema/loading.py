@@ -25,7 +25,9 @@ from ie_batch.schema.model import (
 
 _SCHEMA_ADAPTER: TypeAdapter[AnySchema] = TypeAdapter(TaskSchema)
 _NATIVE_KEYS = {"task", "entities", "relations", "subjects", "events", "labels"}
-_EVENT_KEY_SUFFIXES = ("触发词", " trigger", "_trigger")
+#: How PP-UIE names an event type's trigger label (`地震触发词`): in its event schemas, and in the
+#: trigger entities of the doccano relation projects its events are annotated in.
+TRIGGER_SUFFIXES = ("触发词", " trigger", "_trigger")
 
 
 class _DuplicateKey(yaml.YAMLError):
@@ -145,11 +147,11 @@ def _from_ppuie_dict(mapping: dict[str, Any], source: str) -> dict[str, Any]:
     for key, value in mapping.items():
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise SchemaError(source, str(key), "expected a list of relation (or role) names")
-    if all(str(key).endswith(_EVENT_KEY_SUFFIXES) for key in mapping):
+    if all(str(key).endswith(TRIGGER_SUFFIXES) for key in mapping):
         events = {}
         for key, roles in mapping.items():
             name = str(key)
-            for suffix in _EVENT_KEY_SUFFIXES:
+            for suffix in TRIGGER_SUFFIXES:
                 name = name.removesuffix(suffix)
             events[name] = roles
         return {"task": "ee", "events": events, "language": _language_of(mapping)}
