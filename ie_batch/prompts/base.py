@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from ie_batch.parsing import SliceRecords, parse_answer
 from ie_batch.prompts.answer_schema import ArgumentShape, answer_schema
 from ie_batch.results import DocumentResult
-from ie_batch.schema import AnySchema, SchemaSlice, TaskKind, rotate
+from ie_batch.schema import Anchor, AnySchema, SchemaSlice, TaskKind, rotate
 from ie_batch.schema.rotation import LabelOrder
 
 
@@ -101,9 +101,32 @@ class PromptFormat(ABC):
         return [ex for ex in examples if any(lab.label in names for lab in ex.result.labels)]
 
     def example_answer(self, result: DocumentResult, slice_: SchemaSlice) -> dict[str, Any]:
-        """The answer object a perfect model gives for `result`, cut to the slice's labels."""
+        """The answer object a perfect model gives for `result`, cut to the slice's labels; for
+        a second stage, to the event or subject its anchor points at (training data needs
+        those answers too, few-shot examples never do)."""
         kind = slice_.schema.kind
         names = slice_.label_names
+        anchor = slice_.anchor
+        if slice_.stage == "arguments" and anchor is not None:  # the roles of one event
+            (spec,) = slice_.labels
+            events = [
+                e
+                for e in result.events
+                if e.type == spec.name and _at(anchor, e.trigger, e.trigger_start)
+            ]
+            return {
+                role: [a.text for e in events for a in e.arguments if a.role == role]
+                for role in spec.roles
+            }
+        if slice_.stage == "objects" and anchor is not None:  # one subject's objects
+            return {
+                n: [
+                    r.object
+                    for r in result.relations
+                    if r.relation == n and _at(anchor, r.subject, r.subject_start)
+                ]
+                for n in names
+            }
         if slice_.stage == "triggers":
             return {
                 "events": [
@@ -153,3 +176,11 @@ class PromptFormat(ABC):
         if schema.multi_label:  # type: ignore[union-attr]
             return {"labels": gold or [schema.none_label]}  # type: ignore[union-attr]
         return {"label": gold[0] if gold else schema.none_label}  # type: ignore[union-attr]
+
+
+def _at(anchor: Anchor, text: str, start: int | None) -> bool:
+    """Whether a record's trigger or subject is the anchor a second stage asks about: the same
+    occurrence where both are placed (a name can be the subject twice), else the same text."""
+    if anchor.start is not None and start is not None:
+        return start == anchor.start
+    return text == anchor.text

@@ -1,13 +1,16 @@
 """DocumentFirstFormat: the document before the slice, so slices of a document share a prefix."""
 
+import dataclasses
 import json
 import os
 
 import pytest
 
 from ie_batch.prompts import DocumentFirstFormat, Example
-from ie_batch.results import DocumentResult, Entity, LabelScore
+from ie_batch.prompts.staging import staged
+from ie_batch.results import DocumentResult, Entity, Event, EventArgument, LabelScore, Relation
 from ie_batch.schema import (
+    Anchor,
     ClassificationSchema,
     EeSchema,
     NerSchema,
@@ -206,3 +209,35 @@ def test_a_one_type_ner_slice_asks_which_names_of_the_type_occur():
         "文本中出现了哪些“人名”（人物姓名）类型的名称？"
         in FORMAT.render("张三", slice_).messages[1].content
     )
+
+
+def test_second_stage_example_answers_are_those_of_the_anchored_occurrence():
+    # "Ann hired Bob. Ann hired Cy.": two events on two occurrences of one trigger word
+    result = DocumentResult(
+        events=[
+            Event(
+                "hiring",
+                "hired",
+                4,
+                9,
+                (EventArgument("employer", "Ann"), EventArgument("employee", "Bob")),
+            ),
+            Event("hiring", "hired", 19, 24, (EventArgument("employee", "Cy"),)),
+        ],
+        relations=[
+            Relation("Ann", "employs", "Bob", 0, 3, 10, 13),
+            Relation("Ann", "employs", "Cy", 15, 18, 25, 27),
+        ],
+    )
+    events = EeSchema(name="ev", events=[{"type": "hiring", "arguments": ["employer", "employee"]}])
+    (triggers,) = staged(rotate(events))
+    second = dataclasses.replace(
+        triggers, stage="arguments", anchor=Anchor("hiring", "hired", 19, 24)
+    )
+    assert FORMAT.example_answer(result, second) == {"employer": [], "employee": ["Cy"]}
+    relations = ReSchema(name="rel", relations=["employs"])
+    (subjects,) = staged(rotate(relations))
+    objects = dataclasses.replace(subjects, stage="objects", anchor=Anchor("employs", "Ann", 0, 3))
+    assert FORMAT.example_answer(result, objects) == {"employs": ["Bob"]}
+    unplaced = dataclasses.replace(objects, anchor=Anchor("employs", "Ann"))
+    assert FORMAT.example_answer(result, unplaced) == {"employs": ["Bob", "Cy"]}
