@@ -98,9 +98,9 @@ def _document(
     if not isinstance(results, list):
         raise AnnotationError(source, record, f"annotations[{index}].result", "expected a list")
     regions = {
-        item.get("id")
+        item["id"]
         for item in results
-        if isinstance(item, dict) and item.get("type") == "labels"
+        if isinstance(item, dict) and item.get("type") == "labels" and item.get("id") is not None
     }
     for position, item in enumerate(results):
         where = f"annotations[{index}].result[{position}]"

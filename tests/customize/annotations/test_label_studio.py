@@ -229,3 +229,12 @@ def test_a_file_that_is_no_json_export_raises_naming_it(schema_file, tmp_path):
     path.write_text("id,text\n1,hello\n", encoding="utf-8")
     with pytest.raises(AnnotationError, match=r"export\.json: not a JSON export"):
         import_annotations(path, schema_file(NER_SCHEMA), "label-studio")
+
+
+def test_text_choices_without_an_id_are_not_taken_for_a_regions(schema_file, json_file):
+    region = {"type": "labels", "value": {"start": 0, "end": 8, "labels": ["person"]}}
+    choice = {"type": "choices", "value": {"choices": ["sports"]}}
+    report = import_annotations(
+        json_file([_task([region, choice])]), schema_file(TOPIC_SCHEMA), "label-studio"
+    )
+    assert report.rows[0]["labels"] == [{"label": "sports"}]
