@@ -10,6 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from ie_batch.customize.classifier_cli import train_classifier_command
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 schema_app = typer.Typer(no_args_is_help=True, help="Inspect schema files.")
 app.add_typer(schema_app, name="schema")
@@ -419,6 +421,9 @@ def unlock_command(
         console.print(f"{output}: no lease to break", highlight=False)
     else:
         console.print(f"{output}: broke the lease of {held.describe()}", highlight=False)
+
+
+app.command("train-classifier")(train_classifier_command)
 
 
 def main() -> None:
