@@ -282,6 +282,23 @@ class SchemaRef(_Section):
         return shard is None or any(fnmatch.fnmatchcase(shard, p) for p in self.shards)
 
 
+class ClassifierConfig(_Section):
+    """A trained encoder (`ie-batch train-classifier`) that predicts one of the job's
+    classification schemas in place of the LLM: every label scored in one forward pass."""
+
+    schema_: str = Field(
+        alias="schema",
+        description="The name of one of the job's classification schemas (its `name:`); the "
+        "encoder gives its labels, the LLM is not asked it. A job whose schemas all have an "
+        "encoder starts no LLM engine.",
+    )
+    path: str = Field(
+        description="The folder `ie-batch train-classifier --output` wrote; the driver and "
+        "every extraction actor read it, so on a cluster it lives on shared storage."
+    )
+    batch_size: int = Field(default=32, ge=1, description="Texts per forward pass.")
+
+
 class JobConfig(_Section):
     """A job file: what to read, which schemas to ask, where results go, and how the engines
     and storage are set up."""
@@ -320,12 +337,31 @@ class JobConfig(_Section):
     ray_address: str | None = Field(
         default=None, description="Ray cluster address; None starts or joins a local Ray."
     )
+    classifiers: list[ClassifierConfig] = Field(
+        default_factory=list,
+        description="Encoders that predict some of the classification schemas instead of the "
+        "LLM (`{schema: name, path: folder}`); their labels land in the `labels` column with "
+        "their probabilities and are scored like the LLM's.",
+    )
 
     @field_validator("schemas", mode="before", json_schema_input_type=list[str | SchemaRef])
     @classmethod
     def _names_are_refs(cls, value: Any) -> Any:
         if isinstance(value, list):
             return [{"schema": item} if isinstance(item, str) else item for item in value]
+        return value
+
+    @field_validator("classifiers")
+    @classmethod
+    def _one_classifier_per_schema(cls, value: list[ClassifierConfig]) -> list[ClassifierConfig]:
+        seen: set[str] = set()
+        for position, classifier in enumerate(value):
+            if classifier.schema_ in seen:
+                raise ValueError(
+                    f"classifiers[{position}]: schema {classifier.schema_!r} already has an "
+                    "encoder; give each schema one"
+                )
+            seen.add(classifier.schema_)
         return value
 
     @field_validator("pool")

@@ -9,6 +9,8 @@ It covers, by content, what changes a result:
   asked, so pin a revision where the model behind an id may change);
 - the LoRA adapter by the bytes of its files, and the few-shot examples file by its bytes (only
   when `few_shot_k` > 0: unused examples change nothing);
+- each of `classifiers` by the schema it predicts and the bytes of its encoder folder (not its
+  `batch_size`, which only changes speed);
 - every other setting of `engine` (context length, answer cap, sampling, structured outputs,
   dtype, quantization, `engine_kwargs`), of `prompt`, and the input's text and id columns;
 - with `engine.kind: openai`, the served model by its name (the server is not asked: serve a
@@ -73,8 +75,13 @@ _PLACEMENT: dict[str, Any] = {
     "storage": True,
     "write": True,
 }
-#: Fields taken by content below rather than by the path they hold.
-_BY_CONTENT = {"engine": {"model", "lora_adapter", "tokenizer"}, "prompt": {"examples"}}
+#: Fields taken by content below rather than by the path they hold (`classifiers` only when
+#: there are some, so the fingerprints of jobs without any stay what they were).
+_BY_CONTENT = {
+    "engine": {"model", "lora_adapter", "tokenizer"},
+    "prompt": {"examples"},
+    "classifiers": True,
+}
 
 
 @dataclass(frozen=True)
@@ -96,7 +103,12 @@ def _content_fingerprint(config: JobConfig) -> str:
     engine_excluded = ENGINE_RUNTIME_FIELDS | ENGINE_SERVER_FIELDS | _BY_CONTENT["engine"]
     relevant = config.model_dump(
         mode="json",
-        exclude={**_PLACEMENT, "engine": engine_excluded, "prompt": _BY_CONTENT["prompt"]},
+        exclude={
+            **_PLACEMENT,
+            "engine": engine_excluded,
+            "prompt": _BY_CONTENT["prompt"],
+            "classifiers": True,
+        },
     )
     examples = config.prompt.examples if config.prompt.few_shot_k else None
     served = config.engine.kind == "openai"
@@ -107,6 +119,11 @@ def _content_fingerprint(config: JobConfig) -> str:
         "lora_adapter": _digest(config.engine.lora_adapter),
         "examples": _digest(examples),
     }
+    if config.classifiers:  # which schema each encoder predicts, the encoder by its files
+        relevant["contents"]["classifiers"] = [
+            {"schema": classifier.schema_, "encoder": _digest(classifier.path)}
+            for classifier in config.classifiers
+        ]
     if served:  # the tokenizer sizes the windows a long text is cut into
         tokenizer = config.engine.tokenizer
         relevant["contents"]["tokenizer"] = model_identity(tokenizer) if tokenizer else None
@@ -134,6 +151,7 @@ def _legacy_fingerprint(config: JobConfig) -> str | None:
         or is_local_model_path(config.engine.model)
         or config.engine.lora_adapter
         or (config.prompt.examples and config.prompt.few_shot_k)
+        or config.classifiers
     )
     if takes_paths:
         return None
@@ -143,6 +161,7 @@ def _legacy_fingerprint(config: JobConfig) -> str | None:
         **_PLACEMENT,
         "prompt": {"staged_extraction"},
         "engine": ENGINE_SERVER_FIELDS | {"tokenizer"},
+        "classifiers": True,
     }
     relevant = config.model_dump(mode="json", exclude=exclude)
     relevant["schema_contents"] = [schema_text(ref.schema_) for ref in config.schemas]

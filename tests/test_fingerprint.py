@@ -151,3 +151,14 @@ def test_a_legacy_marker_is_recognised_once_and_rewritten(tmp_path):
     assert manifest.entry("a")["fingerprint"] == fingerprint.value
     assert manifest.is_committed(SHARD, Fingerprint(fingerprint.value))
     assert not manifest.is_committed(SHARD, Fingerprint("another"))
+
+
+def test_an_encoder_classifier_counts_by_its_files_and_the_schema_it_predicts(tmp_path):
+    encoder = _adapter(tmp_path / "encoder", b"trained once")
+    with_encoder = {"classifiers": [{"schema": "news_ner_en", "path": encoder}]}
+    before = _value(**with_encoder)
+    assert before != BASE and fingerprint_of(_with(**with_encoder)).legacy is None
+    faster = {"classifiers": [{"schema": "news_ner_en", "path": encoder, "batch_size": 4}]}
+    assert _value(**faster) == before
+    _adapter(tmp_path / "encoder", b"trained again")
+    assert _value(**with_encoder) != before

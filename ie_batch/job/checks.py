@@ -2,17 +2,20 @@
 
 A job that cannot run must fail in seconds, naming what to fix, not after it has started an
 engine or emptied a shard's results: its schemas resolve and have distinct names, its model is
-where a local path says, its storage URLs carry no credentials.
+where a local path says, its storage URLs carry no credentials, its classifiers predict
+classification schemas it has, with their labels.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from ie_batch.classifiers import ClassifierDirError, read_card
 from ie_batch.config import JobConfig
 from ie_batch.engines.embedded_model import is_local_model_path
 from ie_batch.io.storage import has_credentials, redact
 from ie_batch.job.routing import load_job_schemas
+from ie_batch.schema import AnySchema, ClassificationSchema
 
 
 class JobCheckError(ValueError):
@@ -31,7 +34,7 @@ def check_job(config: JobConfig) -> None:
                 "environment instead (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, AWS_PROFILE, "
                 "or an instance role), so they reach no log, output or manifest"
             )
-    load_job_schemas(config)  # raises SchemaError or DuplicateSchemaName, naming the schema
+    schemas = load_job_schemas(config)  # raises SchemaError or DuplicateSchemaName, naming it
     model = config.engine.model
     served = config.engine.kind == "openai"  # a name the server knows, not a path here
     if not served and is_local_model_path(model) and not Path(model).expanduser().exists():
@@ -42,3 +45,41 @@ def check_job(config: JobConfig) -> None:
     ]:
         if path and not Path(path).expanduser().exists():
             raise JobCheckError(f"{field}: {path}: no such file or folder")
+    check_classifiers(config, schemas)
+
+
+def check_classifiers(config: JobConfig, schemas: list[AnySchema]) -> None:
+    """Each `classifiers:` entry names a classification schema of the job and a folder whose
+    encoder gives exactly that schema's labels, in its mode (one label, or several)."""
+    by_name = {schema.name: schema for schema in schemas}
+    for position, classifier in enumerate(config.classifiers):
+        field = f"classifiers[{position}]"
+        schema = by_name.get(classifier.schema_)
+        if schema is None:
+            raise JobCheckError(
+                f"{field}.schema: {classifier.schema_!r} is not a schema of this job (it has "
+                f"{', '.join(repr(name) for name in by_name)})"
+            )
+        if not isinstance(schema, ClassificationSchema):
+            raise JobCheckError(
+                f"{field}.schema: {schema.name!r} is a {schema.kind.value} schema; an encoder "
+                "predicts classification schemas only"
+            )
+        try:
+            card = read_card(classifier.path)
+        except ClassifierDirError as exc:
+            raise JobCheckError(f"{field}.path: {exc}") from None
+        if card.multi_label != schema.multi_label:
+            mode = {True: "multi-label", False: "multi-class"}
+            raise JobCheckError(
+                f"{field}: the encoder in {classifier.path} is {mode[card.multi_label]}, "
+                f"schema {schema.name!r} is {mode[schema.multi_label]}"
+            )
+        missing = sorted(set(schema.label_names) - set(card.labels))
+        unknown = sorted(set(card.labels) - set(schema.label_names))
+        if missing or unknown:
+            raise JobCheckError(
+                f"{field}: the encoder in {classifier.path} was trained for other labels than "
+                f"schema {schema.name!r} has (not trained: {missing or '-'}; not in the "
+                f"schema: {unknown or '-'})"
+            )

@@ -67,8 +67,13 @@ def estimate_job(
     _, rows, unreadable = count_shards(listing.fs, listing.shards, config.input.limit)
     schemas = load_job_schemas(config)
     documents = _sample(config, schemas, listing, rows, sample)
-    extractor = _extractor(config, schemas, counter)
-    prompts, unplannable = extractor.first_round_prompts(documents)
+    classified = {classifier.schema_ for classifier in config.classifiers}  # no prompts
+    prompted = [schema for schema in schemas if schema.name not in classified]
+    prompts, unplannable = (
+        _extractor(config, prompted, counter).first_round_prompts(documents)
+        if prompted
+        else ([[] for _ in documents], 0)
+    )
     sampled = len(documents)
     total_rows = sum(rows.values())
     per_doc_prompts = sum(map(len, prompts)) / sampled if sampled else 0.0

@@ -4,7 +4,9 @@ Input rows carry their shard and row number (`job.columns`); output rows are the
 the same number and order, with the result columns added, gold columns renamed `gold_<name>`,
 and the stage columns `_errors` (typed) and `_seconds` (each row's share of the batch's wall
 time). A row that cannot be processed (unreadable line, missing text, failed engine) still comes
-out, with its reasons in `errors`. A plain async callable: tests drive it without Ray.
+out, with its reasons in `errors`. The schemas `classifiers:` names are scored by their encoders
+and the others prompted through the engine (`extraction.classifying`); when no schema is left
+for the engine, none is started. A plain async callable: tests drive it without Ray.
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from typing import Any, NoReturn
 
 import pyarrow as pa
 
+from ie_batch.classifiers.factory import build_classifiers
 from ie_batch.config import JobConfig
 from ie_batch.engines.base import EngineDead
 from ie_batch.engines.factory import EngineFactory, build_engine
+from ie_batch.extraction.classifying import ClassifyingExtractor
 from ie_batch.extraction.extractor import (
     BatchExtractor,
     Document,
@@ -60,14 +64,20 @@ class ExtractionStage:
         self.config = config
         self.schemas = load_job_schemas(config)
         self.routing = Routing(config, self.schemas)
+        classifiers = build_classifiers(config.classifiers, config.pool.num_gpus)
+        prompted = [schema for schema in self.schemas if schema.name not in classifiers]
         examples = load_few_shot(
             config.prompt.examples, config.prompt.few_shot_k, config.input.text_column
         )
-        settings = ExtractionSettings.from_prompt(config.prompt, self.schemas, examples)
-        self.engine = engine_factory(config.engine, config.pool.num_gpus)
-        self.extractor = BatchExtractor(
-            self.schemas, self.engine, get_format(config.prompt.format), settings
+        settings = ExtractionSettings.from_prompt(config.prompt, prompted, examples)
+        # an engine for the schemas no classifier predicts: none when every schema has one
+        self.engine = engine_factory(config.engine, config.pool.num_gpus) if prompted else None
+        extractor = (
+            BatchExtractor(prompted, self.engine, get_format(config.prompt.format), settings)
+            if self.engine is not None
+            else None
         )
+        self.extractor = ClassifyingExtractor(extractor, classifiers)
 
     async def __call__(self, batch: pa.Table) -> pa.Table:
         started = time.perf_counter()

@@ -18,6 +18,11 @@ HEALTHY = FakeEngineFactory(LEXICON)
 FLAKY = FakeEngineFactory(FailingAnswers(LEXICON, ["Turing"]))
 
 
+def refuse_engine(config, num_gpus=0):
+    """The engine factory of a job whose schemas all have a classifier: none may start."""
+    raise AssertionError("every schema has a classifier: no engine may start")
+
+
 @pytest.fixture
 def corpus(tmp_path):
     """news.jsonl: two good rows with gold (one about Turing), a bad line, a row without text,

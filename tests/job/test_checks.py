@@ -62,3 +62,74 @@ def test_a_served_model_name_is_not_taken_for_a_local_path():
     check_job(_config(engine=served))
     with pytest.raises(JobCheckError, match="engine.model: gpt-4o-mini: no such file"):
         check_job(_config(engine={"model": "gpt-4o-mini"}))  # for vLLM it would be a path
+
+
+def _classifier_folder(folder, classes=("world", "sports", "business", "sci_tech"), **fields):
+    """A classifier folder as far as the driver reads it: its card (no model needed)."""
+    from ie_batch.classifiers import ClassifierCard
+
+    folder.mkdir(parents=True, exist_ok=True)
+    values = {"schema_name": "topic_en", "multi_label": False, "max_length": 64}
+    card = ClassifierCard(classes=classes, encoder="minilm", **{**values, **fields})
+    card.write(folder)
+    return str(folder)
+
+
+def _with_classifier(path, schema="topic_en", schemas=("news_ner_en", "topic_en")):
+    return _config(schemas=list(schemas), classifiers=[{"schema": schema, "path": path}])
+
+
+def test_a_classifier_for_a_schema_of_the_job_with_its_labels_passes(tmp_path):
+    check_job(_with_classifier(_classifier_folder(tmp_path / "enc")))
+    # a none class the gold used is no label of the schema's: still the same labels
+    none = _classifier_folder(
+        tmp_path / "none", ("world", "sports", "business", "sci_tech", "none"), none_label="none"
+    )
+    check_job(_with_classifier(none))
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (
+            lambda tmp: _with_classifier(str(tmp / "absent")),
+            "classifiers[0].path: {tmp}/absent: no such folder",
+        ),
+        (
+            lambda tmp: _with_classifier(str(tmp), schema="topics"),
+            "classifiers[0].schema: 'topics' is not a schema of this job (it has "
+            "'news_ner_en', 'topic_en')",
+        ),
+        (
+            lambda tmp: _with_classifier(str(tmp), schema="news_ner_en"),
+            "classifiers[0].schema: 'news_ner_en' is a ner schema; an encoder predicts "
+            "classification schemas only",
+        ),
+        (
+            lambda tmp: _with_classifier(str(tmp)),
+            "classifiers[0].path: {tmp}: no ie_batch_classifier.json",
+        ),
+        (
+            lambda tmp: _with_classifier(_classifier_folder(tmp / "x", ("world", "sports"))),
+            "other labels than schema 'topic_en' has (not trained: ['business', 'sci_tech']",
+        ),
+        (
+            lambda tmp: _with_classifier(_classifier_folder(tmp / "x", multi_label=True)),
+            "is multi-label, schema 'topic_en' is multi-class",
+        ),
+    ],
+)
+def test_a_classifier_that_cannot_predict_its_schema_fails_before_anything_runs(
+    tmp_path, make, message
+):
+    with pytest.raises(JobCheckError) as refused:
+        check_job(make(tmp_path))
+    assert message.format(tmp=tmp_path) in str(refused.value)
+
+
+def test_two_classifiers_for_one_schema_are_refused_by_the_configuration(tmp_path):
+    from ie_batch.config import ConfigError
+
+    twice = [{"schema": "topic_en", "path": "a"}, {"schema": "topic_en", "path": "b"}]
+    with pytest.raises(ConfigError, match=r"classifiers\[1\]: schema 'topic_en' already has"):
+        _config(schemas=["topic_en"], classifiers=twice)

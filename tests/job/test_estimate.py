@@ -80,3 +80,19 @@ def test_the_cli_counts_with_the_models_own_tokenizer(tmp_path):
     # a chat template and a few hundred characters of instructions: far more than words
     assert estimate["prompt_tokens_per_document"] > 100
     assert estimate["engine_hours"] > 0
+
+
+def test_a_schema_an_encoder_predicts_costs_no_prompts(tmp_path):
+    corpus = tmp_path / "in"
+    write_jsonl(corpus / "news.jsonl", [{"text": f"Ada met Alan in Rome {i}."} for i in range(4)])
+    write_jsonl(corpus / "topics_a.jsonl", [{"text": f"Match report {i}."} for i in range(4)])
+    encoder = [{"schema": "topic_en", "path": str(tmp_path / "encoder")}]
+    counter = FakeEngine(max_tokens=64)
+    plain = estimate_job(_config(corpus), counter, sample=8)
+    classified = estimate_job(_config(corpus, classifiers=encoder), counter, sample=8)
+    topic = _slices(_config(corpus), "topic_en")
+    assert classified.prompts_per_document == pytest.approx(
+        plain.prompts_per_document - topic / 2, 1e-3
+    )
+    only_encoder = _config(corpus, schemas=["topic_en"], classifiers=encoder)
+    assert estimate_job(only_encoder, counter, sample=8).prompts_per_document == 0

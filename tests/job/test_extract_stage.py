@@ -9,7 +9,7 @@ from ie_batch.engines.fake import FakeEngineFactory
 from ie_batch.io.result_schema import RESULT_COLUMNS
 from ie_batch.job.columns import ERRORS_COLUMN, ROW_COLUMN, SECONDS_COLUMN
 from ie_batch.job.extract_stage import ExtractionStage
-from tests.job.conftest import FLAKY, HEALTHY, LEXICON
+from tests.job.conftest import FLAKY, HEALTHY, LEXICON, refuse_engine
 
 
 def _extract(config, batch, factory=HEALTHY):
@@ -95,3 +95,42 @@ def test_a_dataset_of_the_callers_without_the_readers_columns_comes_out_clean(
     checked = _checked_gold(extracted, job_config)
     assert checked.num_rows == batch.num_rows
     assert not set(STAGE_COLUMNS) & set(checked.column_names)
+
+
+def _classified(corpus, folder, schemas):
+    from ie_batch.config import config_from_data
+
+    return config_from_data(
+        {
+            "input": {"paths": [str(corpus)]},
+            "schemas": schemas,
+            "output": "out",
+            "classifiers": [{"schema": "topic_en", "path": str(folder)}],
+        }
+    )
+
+
+def test_a_schema_with_a_classifier_is_scored_by_it_and_needs_no_engine(
+    corpus, read_batch, topic_encoder
+):
+    stage = ExtractionStage(_classified(corpus, topic_encoder[0], ["topic_en"]), refuse_engine)
+    assert stage.engine is None
+    rows = asyncio.run(stage(read_batch)).to_pylist()
+    topics = {"world", "sports", "business", "sci_tech"}
+    for row in (rows[0], rows[1], rows[4]):  # the rows with a text
+        (label,) = row["labels"]
+        assert label["label"] in topics and 0 < label["score"] <= 1
+        assert row["prompt_tokens"] == 0
+    assert rows[2]["labels"] == [] and rows[2][ERRORS_COLUMN][0]["stage"] == "read"
+
+
+def test_the_other_schemas_of_the_job_still_go_to_the_engine(corpus, read_batch, topic_encoder):
+    config = _classified(corpus, topic_encoder[0], ["news_ner_en", "topic_en"])
+    stage = ExtractionStage(config, HEALTHY)
+    rows = asyncio.run(stage(read_batch)).to_pylist()
+    assert {(e["type"], e["text"]) for e in rows[0]["entities"]} == {
+        ("person", "Tim Cook"),
+        ("location", "Berlin"),
+    }
+    assert len(rows[0]["labels"]) == 1 and rows[0]["labels"][0]["score"] is not None
+    assert {p.slice.schema.name for p in stage.engine.prompts_seen} == {"news_ner_en"}

@@ -6,9 +6,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from ie_batch import api
 from ie_batch.config import config_from_data
 from ie_batch.engines.fake import FakeEngineFactory, LexiconAnswers
 from ie_batch.job.run import run_job
+from tests.job.conftest import refuse_engine
 
 pytestmark = pytest.mark.ray
 
@@ -145,3 +147,26 @@ def test_read_results_returns_the_committed_shards_only(ray_runtime, tmp_path):
     table = read_results(str(output))
     assert table.num_rows == 37
     assert set(table.column("_shard").to_pylist()) == {"2026__11__web"}
+
+
+def test_a_schema_with_an_encoder_is_predicted_by_it_for_every_row_once(
+    ray_runtime, tmp_path, topic_encoder
+):
+    corpus = _corpus(tmp_path / "in")
+    output = tmp_path / "out"
+    encoder = {"schema": "topic_en", "path": str(topic_encoder[0]), "batch_size": 4}
+    config = _config(corpus, output, schemas=["topic_en"], classifiers=[encoder])
+    report = api.run(config, engine_factory=refuse_engine, print_report=False)
+
+    assert report.ok and report.total.rows == 41
+    news, web = _result_rows(output, "news"), _result_rows(output, "2026__11__web")
+    assert [row["_row"] for row in news] == [0, 1, 2, 3]
+    assert sorted(row["_row"] for row in web) == list(range(37))
+    topics = {"world", "sports", "business", "sci_tech"}
+    for row in [*news[:2], *web]:
+        (label,) = row["labels"]
+        assert label["label"] in topics and 0 < label["score"] <= 1 and not row["errors"]
+    assert news[2]["labels"] == [] and "not valid JSON" in news[2]["errors"][0]
+    metrics = json.loads((output / "metrics" / "news.json").read_text())
+    assert metrics["tasks"]["classification"]["rows"] == 2  # n1 and n2 carry gold labels
+    assert metrics["prompt_tokens"] == 0
