@@ -29,9 +29,17 @@ def test_the_adapter_folder_loads_with_peft_and_records_its_training(trained, ex
     assert config.r == 16 and config.lora_alpha == 32 and config.lora_dropout == 0.05
     # every attention and MLP projection of the block, not the output head
     assert {name.rsplit(".", 1)[-1] for name in config.target_modules} == {
-        "q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
     }
-    model = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(str(options.model)), str(out))
+    model = PeftModel.from_pretrained(
+        AutoModelForCausalLM.from_pretrained(str(options.model)), str(out)
+    )
     assert any("lora_A" in name for name, _ in model.named_parameters())
     assert record.schemas == ["people_places.yaml"] and (out / "people_places.yaml").exists()
     assert (out / "tokenizer.json").exists()
@@ -60,7 +68,11 @@ def test_the_loss_covers_the_answer_and_its_end_of_turn_token_only(trained, exam
     tokenizer = AutoTokenizer.from_pretrained(str(options.output))
     example = read_examples(example_dir / "train.jsonl", "train")[0]
     features = encode_example(tokenizer, example, 2048).features()
-    answer = [t for t, label in zip(features["input_ids"], features["labels"]) if label != -100]
+    answer = [
+        t
+        for t, label in zip(features["input_ids"], features["labels"], strict=True)
+        if label != -100
+    ]
     assert tokenizer.decode(answer) == example.answer + "<|im_end|>"
     prompt = tokenizer.apply_chat_template(
         [m.model_dump() for m in example.messages], add_generation_prompt=True, tokenize=False
