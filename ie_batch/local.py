@@ -99,7 +99,8 @@ class Extractor:
     `schemas`: one or more schemas — a shipped name ("news_ner_en"), a schema file, a PP-UIE
     schema (`["person", "location"]`, `{"person": ["works_for"]}`), a native mapping, or a
     schema object. `model` is a shorthand for `engine.model` ("embedded" unless either says
-    otherwise); `engine` and `prompt` take an `EngineConfig`/`PromptConfig` or a mapping of their
+    otherwise) and `lora_adapter` for `engine.lora_adapter` (an adapter folder written by
+    `ie-batch train` for that model); `engine` and `prompt` take an `EngineConfig`/`PromptConfig` or a mapping of their
     fields. `num_gpus` > 0 runs vLLM on GPU. `engine_factory(engine_config, num_gpus)` builds the
     engine (default: vLLM); tests pass one that builds a `FakeEngine`.
 
@@ -112,6 +113,7 @@ class Extractor:
         self,
         *schemas: SchemaSpec,
         model: str | None = None,
+        lora_adapter: str | None = None,
         engine: EngineConfig | Mapping[str, Any] | None = None,
         prompt: PromptConfig | Mapping[str, Any] | None = None,
         num_gpus: float = 0,
@@ -122,8 +124,10 @@ class Extractor:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.schemas = resolve_schemas(schemas)
         engine_config = EngineConfig.model_validate({} if engine is None else engine)
-        if model is not None:
-            engine_config = engine_config.model_copy(update={"model": model})
+        shorthands = {"model": model, "lora_adapter": lora_adapter}
+        given = {name: value for name, value in shorthands.items() if value is not None}
+        if given:
+            engine_config = engine_config.model_copy(update=given)
         self.engine_config = engine_config
         self.prompt_config = PromptConfig.model_validate({} if prompt is None else prompt)
         self.batch_size = batch_size

@@ -170,6 +170,10 @@ def test_engine_and_prompt_options(factory):
         assert ie.prompt_config.format == "iepile"
     with Extractor(["person"], engine=EngineConfig(model="x"), engine_factory=factory) as ie:
         assert ie.engine_config.model == "x"
+    with Extractor(
+        ["person"], model="base", lora_adapter="/adapters/people", engine_factory=factory
+    ) as ie:
+        assert ie.engine_config == EngineConfig(model="base", lora_adapter="/adapters/people")
 
 
 def test_non_text_input_is_a_type_error(factory):

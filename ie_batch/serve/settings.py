@@ -177,6 +177,11 @@ class AppArgs(_Settings):
     `limits.<field>`, `autoscaling.<field>` (or as nested mappings in a Serve config file)."""
 
     model: str | None = Field(default=None, description="Shorthand for engine.model.")
+    lora_adapter: str | None = Field(
+        default=None,
+        description="Shorthand for engine.lora_adapter: an adapter folder of engine.model "
+        "(ie-batch train), on storage every replica reads.",
+    )
     num_gpus: float = Field(
         default=0,
         ge=0,
@@ -240,6 +245,8 @@ def settings_from_args(args: Mapping[str, Any]) -> tuple[ServiceConfig, Deployme
         engine = dict(parsed.engine)
         if parsed.model is not None:
             engine["model"] = parsed.model
+        if parsed.lora_adapter is not None:
+            engine["lora_adapter"] = parsed.lora_adapter
         service = ServiceConfig(
             engine=EngineConfig.model_validate(engine),
             prompt=PromptConfig.model_validate(parsed.prompt),

@@ -149,3 +149,9 @@ def test_serve_accepts_the_autoscaling_config_as_it_is_handed_over():
     default = serve_config.AutoscalingConfig(max_replicas=1)
     for name in ("min_replicas", "target_ongoing_requests", "upscale_delay_s", "downscale_delay_s"):
         assert getattr(Autoscaling(max_replicas=1), name) == getattr(default, name), name
+
+
+def test_lora_adapter_is_a_shorthand_for_the_engines_adapter_folder():
+    service, _ = settings_from_args({"model": "/models/base", "lora_adapter": "/adapters/news"})
+    assert service.engine.model == "/models/base"
+    assert service.engine.lora_adapter == "/adapters/news"
