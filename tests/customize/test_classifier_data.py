@@ -95,8 +95,11 @@ def test_a_line_that_is_not_a_json_object_names_its_line(tmp_path):
     path.write_text('{"text": "x", "label": "sports"}\n{"text": \n', encoding="utf-8")
     with pytest.raises(GoldDataError, match=r"gold.jsonl:2: not valid JSON"):
         read_labelled_texts(path, TOPICS)
-    with pytest.raises(GoldDataError, match="unknown file type"):
+    (tmp_path / "gold.csv").write_text("text,label\n", encoding="utf-8")
+    with pytest.raises(GoldDataError, match="gold.csv: unknown file type"):
         read_labelled_texts(tmp_path / "gold.csv", TOPICS)
+    with pytest.raises(GoldDataError, match="absent.jsonl: no such file"):
+        read_labelled_texts(tmp_path / "absent.jsonl", TOPICS)
 
 
 def _texts(ids):
