@@ -12,6 +12,7 @@ from rich.table import Table
 
 from ie_batch.customize.classifier_cli import train_classifier_command
 from ie_batch.customize.data_cli import import_app, training_data_command
+from ie_batch.customize.train_cli import train_command
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 schema_app = typer.Typer(no_args_is_help=True, help="Inspect schema files.")
@@ -427,6 +428,7 @@ def unlock_command(
 app.command("train-classifier")(train_classifier_command)
 app.add_typer(import_app, name="import")
 app.command("training-data")(training_data_command)
+app.command("train")(train_command)
 
 
 def main() -> None:
