@@ -26,14 +26,16 @@ from collections.abc import Coroutine, Mapping, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from ie_batch.classifiers import Classifier, ClassifierCard, read_card
 from ie_batch.config import EngineConfig, PromptConfig
 from ie_batch.engines.base import Engine
 from ie_batch.engines.factory import EngineFactory, build_engine
+from ie_batch.extraction.classifying import ClassifyingExtractor
 from ie_batch.extraction.extractor import BatchExtractor, ExtractionSettings
 from ie_batch.extraction.texts import extract_texts
 from ie_batch.prompts import get_format
 from ie_batch.prompts.few_shot import load_few_shot
-from ie_batch.schema import AnySchema
+from ie_batch.schema import AnySchema, ClassificationSchema
 from ie_batch.schema.catalog import SchemaSpec, resolve_schemas
 
 __all__ = ["Extractor"]
@@ -101,8 +103,11 @@ class Extractor:
     schema object. `model` is a shorthand for `engine.model` ("embedded" unless either says
     otherwise) and `lora_adapter` for `engine.lora_adapter` (an adapter folder written by
     `ie-batch train` for that model); `engine` and `prompt` take an `EngineConfig`/`PromptConfig` or a mapping of their
-    fields. `num_gpus` > 0 runs vLLM on GPU. `engine_factory(engine_config, num_gpus)` builds the
-    engine (default: vLLM); tests pass one that builds a `FakeEngine`.
+    fields. `classifiers` maps a classification schema's name to a folder `ie-batch
+    train-classifier` wrote: that schema is scored by the encoder, not prompted (as a job's
+    `classifiers:`), and the engine starts only once a schema without one is asked.
+    `num_gpus` > 0 runs vLLM (and the encoders) on GPU. `engine_factory(engine_config,
+    num_gpus)` builds the engine (default: vLLM); tests pass one that builds a `FakeEngine`.
 
     Calling the extractor with a text or a list of texts returns one dict per text, in the shape
     of the batch job's result rows: `id` (the text's position), `entities`, `relations`,
@@ -114,6 +119,7 @@ class Extractor:
         *schemas: SchemaSpec,
         model: str | None = None,
         lora_adapter: str | None = None,
+        classifiers: Mapping[str, str] | None = None,
         engine: EngineConfig | Mapping[str, Any] | None = None,
         prompt: PromptConfig | Mapping[str, Any] | None = None,
         num_gpus: float = 0,
@@ -133,27 +139,44 @@ class Extractor:
         self.batch_size = batch_size
         self._format = get_format(self.prompt_config.format)
         self._examples = load_few_shot(self.prompt_config.examples, self.prompt_config.few_shot_k)
-        factory = engine_factory or build_engine
+        self._factory = engine_factory or build_engine
+        self._num_gpus = num_gpus
+        self._classifiers = _load_classifiers(self.schemas, classifiers or {}, num_gpus)
 
         self._runner = _EngineLoop()
         self._holder: dict[str, Engine] = {}
         # Runs at close() or, if the caller never closes, at interpreter exit.
         self._finalizer = weakref.finalize(self, _shutdown, self._runner, self._holder)
-
-        async def start() -> Engine:  # inside the loop: vLLM's async engine binds to it
-            return factory(engine_config, num_gpus)
-
         try:
-            self._engine = self._runner.run(start())
+            self._extractor = self._batch_extractor(self.schemas)
         except BaseException:
             self._finalizer()
             raise
-        self._holder["engine"] = self._engine
-        self._extractor = self._batch_extractor(self.schemas)
 
-    def _batch_extractor(self, schemas: list[AnySchema]) -> BatchExtractor:
-        settings = ExtractionSettings.from_prompt(self.prompt_config, schemas, self._examples)
-        return BatchExtractor(schemas, self._engine, self._format, settings)
+    def _started_engine(self) -> Engine:
+        """The engine, started the first time a schema without a classifier is asked."""
+        if "engine" not in self._holder:
+            factory, config, num_gpus = self._factory, self.engine_config, self._num_gpus
+
+            async def start() -> Engine:  # inside the loop: vLLM's async engine binds to it
+                return factory(config, num_gpus)
+
+            self._holder["engine"] = self._runner.run(start())
+        return self._holder["engine"]
+
+    def _batch_extractor(self, schemas: list[AnySchema]) -> ClassifyingExtractor:
+        classifiers = {}
+        for schema in schemas:
+            if schema.name in self._classifiers:
+                folder, card, classifier = self._classifiers[schema.name]
+                _check_fits(schema.name, folder, card, schema)  # set_schema may change it
+                classifiers[schema.name] = classifier
+        prompted = [schema for schema in schemas if schema.name not in classifiers]
+        extractor = None
+        if prompted:
+            settings = ExtractionSettings.from_prompt(self.prompt_config, prompted, self._examples)
+            extractor = BatchExtractor(prompted, self._started_engine(), self._format, settings)
+        return ClassifyingExtractor(extractor, classifiers)
 
     def set_schema(self, *schemas: SchemaSpec) -> None:
         """Ask other schemas from now on, with the same engine (no restart)."""
@@ -182,8 +205,8 @@ class Extractor:
         """Shut the engine down and stop its thread; calling it again does nothing."""
         self._finalizer()
         # Drop the engine now rather than at interpreter exit, when vLLM's own finalizer (which
-        # shuts the engine down once more) finds half the interpreter gone.
-        self.__dict__.pop("_engine", None)
+        # shuts the engine down once more) finds half the interpreter gone; the finalizer took
+        # it out of the holder, the extractor is the last to hold it.
         self.__dict__.pop("_extractor", None)
 
     def __enter__(self) -> Extractor:
@@ -196,6 +219,34 @@ class Extractor:
         names = ", ".join(schema.name for schema in self.schemas)
         state = "closed" if self.closed else "open"
         return f"Extractor({names}; model={self.engine_config.model!r}, {state})"
+
+
+def _load_classifiers(
+    schemas: Sequence[AnySchema], folders: Mapping[str, str], num_gpus: float
+) -> dict[str, tuple[str, ClassifierCard, Classifier]]:
+    """Each classifier by the schema it predicts, with its folder and card; checked, loaded."""
+    from ie_batch.classifiers.encoder import EncoderClassifier
+
+    loaded = {}
+    for name, folder in folders.items():
+        card = read_card(folder)
+        for schema in schemas:
+            if schema.name == name:
+                _check_fits(name, folder, card, schema)
+                break
+        else:
+            known = ", ".join(schema.name for schema in schemas)
+            raise ValueError(f"classifiers[{name!r}]: not a schema of this Extractor ({known})")
+        loaded[name] = (folder, card, EncoderClassifier.load(folder, num_gpus=num_gpus))
+    return loaded
+
+
+def _check_fits(name: str, folder: str, card: ClassifierCard, schema: AnySchema) -> None:
+    if not isinstance(schema, ClassificationSchema):
+        raise ValueError(f"classifiers[{name!r}]: a {schema.kind.value} schema, not classification")
+    problem = card.mismatch(schema)
+    if problem:
+        raise ValueError(f"classifiers[{name!r}]: the encoder in {folder} {problem}")
 
 
 def _as_texts(texts: str | Sequence[str]) -> list[str]:

@@ -248,3 +248,41 @@ def test_real_engine_takes_another_schema_without_restarting(real_extractor):
     assert row["errors"] == [] and row["labels"] == []
     assert {e["type"] for e in row["entities"]} <= {"person", "city"}
     count_grounded(NEWS[0], row)
+
+
+def test_a_schema_with_a_classifier_is_scored_by_it_the_others_prompted(factory, topic_encoder):
+    folder, _ = topic_encoder
+    with Extractor(
+        "news_ner_en", "topic_en", classifiers={"topic_en": str(folder)}, engine_factory=factory
+    ) as ie:
+        (row,) = ie("Tim Cook opened a store in Berlin.")
+    assert {(e["type"], e["text"]) for e in row["entities"]} == {
+        ("person", "Tim Cook"),
+        ("location", "Berlin"),
+    }
+    (label,) = row["labels"]
+    assert label["label"] in {"world", "sports", "business", "sci_tech"} and label["score"] > 0
+    assert {p.slice.schema.name for p in factory.engine.prompts_seen} == {"news_ner_en"}
+
+
+def test_with_every_schema_classified_the_engine_starts_only_when_another_is_asked(
+    factory, topic_encoder
+):
+    folder, _ = topic_encoder
+    with Extractor("topic_en", classifiers={"topic_en": str(folder)}, engine_factory=factory) as ie:
+        (row,) = ie("The striker scored twice.")
+        assert len(row["labels"]) == 1 and factory.engine is None
+        ie.set_schema("news_ner_en", "topic_en")
+        assert factory.engine is not None
+
+
+def test_a_classifier_for_a_schema_it_cannot_predict_is_refused(factory, topic_encoder):
+    folder = str(topic_encoder[0])
+    with pytest.raises(ValueError, match=r"classifiers\['topic_en'\]: not a schema of this"):
+        Extractor("news_ner_en", classifiers={"topic_en": folder}, engine_factory=factory)
+    with pytest.raises(ValueError, match="a ner schema, not classification"):
+        Extractor("news_ner_en", classifiers={"news_ner_en": folder}, engine_factory=factory)
+    other = {"name": "topic_en", "task": "classification", "labels": ["a", "b"]}
+    with pytest.raises(ValueError, match="trained for other labels"):
+        Extractor(other, classifiers={"topic_en": folder}, engine_factory=factory)
+    assert factory.engine is None

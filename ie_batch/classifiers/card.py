@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ie_batch.results import LabelScore
+from ie_batch.schema import ClassificationSchema
 
 CARD_NAME = "ie_batch_classifier.json"
 SCHEMA_NAME = "schema.yaml"
@@ -85,6 +86,22 @@ class ClassifierCard(BaseModel):
         if self.classes[best] == self.none_label:
             return []
         return [LabelScore(label=self.classes[best], score=float(probabilities[best]))]
+
+    def mismatch(self, schema: ClassificationSchema) -> str | None:
+        """Why this classifier cannot predict `schema` (another mode, other labels), or None."""
+        mode = {True: "multi-label", False: "multi-class"}
+        if self.multi_label != schema.multi_label:
+            return (
+                f"is {mode[self.multi_label]}, schema {schema.name!r} is {mode[schema.multi_label]}"
+            )
+        missing = sorted(set(schema.label_names) - set(self.labels))
+        unknown = sorted(set(self.labels) - set(schema.label_names))
+        if missing or unknown:
+            return (
+                f"was trained for other labels than schema {schema.name!r} has (not trained: "
+                f"{missing or '-'}; not in the schema: {unknown or '-'})"
+            )
+        return None
 
     def write(self, folder: Path) -> Path:
         path = folder / CARD_NAME

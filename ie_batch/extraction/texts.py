@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ie_batch.extraction.classifying import ClassifyingExtractor
 from ie_batch.extraction.extractor import BatchExtractor, Document
 
 
@@ -24,7 +25,7 @@ class TextResults:
 
 
 async def extract_texts(
-    extractor: BatchExtractor,
+    extractor: BatchExtractor | ClassifyingExtractor,
     texts: Sequence[str],
     *,
     batch_size: int = 16,

@@ -69,17 +69,6 @@ def check_classifiers(config: JobConfig, schemas: list[AnySchema]) -> None:
             card = read_card(classifier.path)
         except ClassifierDirError as exc:
             raise JobCheckError(f"{field}.path: {exc}") from None
-        if card.multi_label != schema.multi_label:
-            mode = {True: "multi-label", False: "multi-class"}
-            raise JobCheckError(
-                f"{field}: the encoder in {classifier.path} is {mode[card.multi_label]}, "
-                f"schema {schema.name!r} is {mode[schema.multi_label]}"
-            )
-        missing = sorted(set(schema.label_names) - set(card.labels))
-        unknown = sorted(set(card.labels) - set(schema.label_names))
-        if missing or unknown:
-            raise JobCheckError(
-                f"{field}: the encoder in {classifier.path} was trained for other labels than "
-                f"schema {schema.name!r} has (not trained: {missing or '-'}; not in the "
-                f"schema: {unknown or '-'})"
-            )
+        problem = card.mismatch(schema)
+        if problem:
+            raise JobCheckError(f"{field}: the encoder in {classifier.path} {problem}")
