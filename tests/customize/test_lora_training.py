@@ -13,6 +13,9 @@ from tests.customize.conftest import REFERENCE
 
 transformers = pytest.importorskip("transformers")
 
+# The tiny model is built here, but with the embedded model's tokenizer (prepared on first use).
+pytestmark = pytest.mark.engine
+
 
 def _losses(checkpoint_dir):
     state = json.loads((checkpoint_dir / "trainer_state.json").read_text())

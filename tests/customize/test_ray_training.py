@@ -9,7 +9,8 @@ from ie_batch.customize.lora_training import TrainingError, train_adapter
 from ie_batch.customize.training_options import TrainingOptions
 from ie_batch.customize.training_record import read_record
 
-pytestmark = pytest.mark.ray
+# Ray Train workers; the tiny model takes the embedded model's tokenizer
+pytestmark = [pytest.mark.ray, pytest.mark.engine]
 
 
 def test_two_workers_train_an_adapter_and_a_second_run_resumes_from_ray_trains_checkpoint(

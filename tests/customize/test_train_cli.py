@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from ie_batch.cli import app
 
 
+@pytest.mark.engine  # the tiny model takes the embedded model's tokenizer
 def test_train_writes_an_adapter_and_refuses_to_start_over_it(tiny_model, example_dir, tmp_path):
     out = tmp_path / "adapter"
     args = ["train", str(example_dir), "--output", str(out), "--model", str(tiny_model)]
