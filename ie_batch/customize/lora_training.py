@@ -75,7 +75,8 @@ def train_adapter(
         return train_on_ray(options, log)
     checkpoints = options.output / CHECKPOINTS
     resume_from = checkpoint_to_resume(options, checkpoints)
-    result = fit(options, checkpoints, resume_from, callbacks=callbacks, log=log)
+    # one process trains on this machine's GPU when it has one, else on its CPU
+    result = fit(options, checkpoints, resume_from, callbacks=callbacks, use_gpu=True, log=log)
     record = save_adapter(result, options, options.output, workers=1)
     return finish(record, options, log)
 
@@ -123,12 +124,13 @@ def fit(
     resume_from: str | None,
     callbacks: Sequence[Any] = (),
     prepare: Callable[[Any], Any] | None = None,
-    use_gpu: bool | None = None,
+    use_gpu: bool = True,
     log: Log = print,
 ) -> FitResult:
     """One training run into `work_dir` (its checkpoints), from `resume_from` if given.
 
-    `prepare` wraps the built trainer (Ray Train's `prepare_trainer`)."""
+    `prepare` wraps the built trainer (Ray Train's `prepare_trainer`); `use_gpu` lets it take
+    the GPU this process sees, if any."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import (
@@ -154,7 +156,7 @@ def fit(
         f"{len(train)} train / {len(dev)} dev examples from {examples.directory} "
         f"({tokens} train tokens, {sum(len(e.answer_ids) for e in train)} of them answers)"
     )
-    device, dtype = precision(options.dtype, options.use_gpu if use_gpu is None else use_gpu)
+    device, dtype = precision(options.dtype, use_gpu)
     set_seed(options.seed)  # the adapter's initial weights too: a run is reproducible
     model = AutoModelForCausalLM.from_pretrained(base_path, dtype=getattr(torch, dtype))
     model = get_peft_model(

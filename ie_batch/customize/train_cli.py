@@ -67,7 +67,13 @@ def train_command(
         bool, typer.Option("--ray", help="Train on Ray Train workers (RAY_ADDRESS, else local).")
     ] = False,
     workers: Annotated[int, typer.Option(help="Ray Train workers.")] = _DEFAULTS["workers"],
-    gpu: Annotated[bool, typer.Option("--gpu", help="Ray Train workers take a GPU each.")] = False,
+    gpu: Annotated[
+        bool,
+        typer.Option(
+            "--gpu",
+            help="Ray Train workers take a GPU each (without --ray a GPU is used when there is one).",
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune a LoRA adapter on the job's own prompts; the job then runs with it
     (engine.lora_adapter, or engine.model = OUTPUT/merged with --merge).

@@ -88,7 +88,10 @@ class TrainingOptions(BaseModel):
         default=False, description="Train data-parallel on Ray Train (RAY_ADDRESS, else local)."
     )
     workers: int = Field(default=2, ge=1, description="Ray Train workers (with ray).")
-    use_gpu: bool = Field(default=False, description="Ray Train workers take one GPU each.")
+    use_gpu: bool = Field(
+        default=False,
+        description="Ray Train workers take one GPU each (one process uses a GPU when it sees one).",
+    )
 
     @model_validator(mode="after")
     def _paths_apart(self) -> TrainingOptions:
