@@ -5,11 +5,20 @@ interleaves them with the other batches in flight on the same actor; the slices 
 share its rendered prefix, which prefix caching computes once. Each answer is constrained to its
 slice's JSON schema (structured outputs) unless that is switched off.
 
-The engine is stopped in an order that keeps a successful job's end quiet: vLLM's own shutdown
-(and the finalizers it leaves for the process's exit) stops the engine core process while the
-output loop still waits on it, and that loop then logs an `EngineDeadError` traceback. A job's
-actor never stops its engine itself, so the engine stops itself, in order, when it is collected or
-when its process exits, whichever comes first.
+The engine is stopped in an order that keeps a successful job's end quiet: its output loop first,
+then the engine core. Left to vLLM, the order is wrong three ways, each of which ends a job with
+"engine core exited unexpectedly" and an `EngineDeadError` traceback:
+- vLLM's own shutdown stops the core while the output loop still waits on it;
+- its engine-core process manager stops the core from a finalizer, and a garbage collector pass
+  runs such finalizers before any `__del__`;
+- a Ray actor that exits kills its child processes, the engine core among them, before the
+  process's exit hooks run.
+So the engine is started on a thread of its own, since vLLM keeps tracebacks of the imports it
+tried at start (a missing optional audio package) and their frames would pin the caller, the
+job's extraction stage, forever. The stage is then freed when Ray Data lets go of it, as the
+actor exits, and its `__del__` stops the engine while the core still runs. Every engine is held
+in `_RUNNING` until `shutdown()`, so the collector never takes it apart out of order; the
+process's exit hook stops whatever is still running.
 """
 
 from __future__ import annotations
@@ -17,12 +26,13 @@ from __future__ import annotations
 import asyncio
 import atexit
 import gc
+import logging
 import os
 import threading
 import uuid
-import weakref
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, EngineDead, Generation
@@ -33,6 +43,23 @@ from ie_batch.prompts import Prompt
 #: Seconds to wait for the engine's event loop to take the output loop's cancellation.
 CANCEL_WAIT_S = 2.0
 
+T = TypeVar("T")
+
+#: The engines of this process that have not been shut down (see the module's docstring).
+_RUNNING: set[VllmEngine] = set()
+_exit_hook: list[bool] = []
+
+
+def shutdown_running_engines() -> int:
+    """Stop every engine of this process in order; how many were running."""
+    engines = list(_RUNNING)
+    for engine in engines:
+        try:
+            engine.shutdown()
+        except Exception:  # noqa: BLE001 - one engine's failure must not keep the others running
+            logging.getLogger(__name__).exception("ie_batch: stopping a vLLM engine failed")
+    return len(engines)
+
 
 class VllmEngine(Engine):
     def __init__(self, engine: Any, tokenizer: Any, config: EngineConfig, lora: Any = None) -> None:
@@ -42,9 +69,19 @@ class VllmEngine(Engine):
         self._lora = lora
         self.max_model_len = config.max_model_len
         self.max_tokens = config.max_tokens
+        _RUNNING.add(self)
+        if not _exit_hook:
+            # registered after vLLM built its first engine, so after the hook that runs vLLM's
+            # finalizers at exit: exit hooks run last-registered first, so this one comes first
+            atexit.register(shutdown_running_engines)
+            _exit_hook.append(True)
 
     @classmethod
     def from_config(cls, config: EngineConfig, num_gpus: float = 0) -> VllmEngine:
+        return _off_this_stack(lambda: cls._started(config, num_gpus))
+
+    @classmethod
+    def _started(cls, config: EngineConfig, num_gpus: float) -> VllmEngine:
         from vllm import AsyncEngineArgs, AsyncLLMEngine
 
         model = resolve_model(config.model)
@@ -77,8 +114,6 @@ class VllmEngine(Engine):
         if config.lora_adapter:
             options["enable_lora"] = True
         options.update(config.engine_kwargs)
-        # Tokenizer before engine: nothing imported after the engine starts may keep a frame that
-        # references it, or vLLM only collects it at interpreter exit (with a noisy traceback).
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)
@@ -88,11 +123,7 @@ class VllmEngine(Engine):
             from vllm.lora.request import LoRARequest
 
             lora = LoRARequest("adapter", 1, config.lora_adapter)
-        built = cls(engine, tokenizer, config, lora)
-        # before vLLM's exit-time finalizers (registered earlier, so run later): they would stop
-        # the engine core under a waiting output loop
-        atexit.register(_shutdown_at_exit, weakref.ref(built))
-        return built
+        return cls(engine, tokenizer, config, lora)
 
     def render(self, prompt: Prompt) -> str:
         return chat_text(self._tokenizer, prompt)
@@ -159,6 +190,7 @@ class VllmEngine(Engine):
         engine, self._engine = self._engine, None
         if engine is None:
             return
+        _RUNNING.discard(self)
         _cancel_output_loop(engine)
         engine.shutdown()
         # vLLM's engine object sits in reference cycles: collect it now, while the modules its
@@ -166,20 +198,12 @@ class VllmEngine(Engine):
         del engine
         gc.collect()
 
-    def __del__(self) -> None:
-        try:
-            self.shutdown()
-        except Exception:  # noqa: BLE001 - at interpreter exit vLLM's modules may be half gone
-            pass
 
-
-def _shutdown_at_exit(ref: weakref.ref[VllmEngine]) -> None:
-    engine = ref()
-    if engine is not None:
-        try:
-            engine.shutdown()
-        except Exception:  # noqa: BLE001 - the process is ending: nothing left to tell
-            pass
+def _off_this_stack(start: Callable[[], T]) -> T:
+    """`start()` on a short-lived thread: what it keeps of its own frames (a stored exception's
+    traceback) then reaches no frame of the caller's (see the module's docstring)."""
+    with ThreadPoolExecutor(1, thread_name_prefix="ie-batch-engine-start") as pool:
+        return pool.submit(start).result()
 
 
 def _cancel_output_loop(engine: Any) -> None:

@@ -79,6 +79,13 @@ class ExtractionStage:
         )
         self.extractor = ClassifyingExtractor(extractor, classifiers)
 
+    def __del__(self) -> None:
+        # Ray Data drops its stage when the actor exits: stop the engine now, while its core
+        # still runs, not after Ray has killed the actor's children (engines.vllm_engine)
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.shutdown()
+
     async def __call__(self, batch: pa.Table) -> pa.Table:
         started = time.perf_counter()
         rows = batch.to_pylist()

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from ie_batch.config import EngineConfig
-from ie_batch.engines.vllm_engine import VllmEngine
+from ie_batch.engines.vllm_engine import VllmEngine, shutdown_running_engines
 
 #: What the CPU path sets in the environment (vLLM's CPU backend reads these, not arguments).
 CPU_ENVIRONMENT = (
@@ -35,7 +35,7 @@ def recorded(monkeypatch):
     class AsyncLLMEngine:
         @classmethod
         def from_engine_args(cls, args):
-            return SimpleNamespace(args=args)
+            return SimpleNamespace(args=args, shutdown=lambda: None)
 
     class LoRARequest:
         def __init__(self, name, int_id, path):
@@ -63,7 +63,8 @@ def recorded(monkeypatch):
     for variable in CPU_ENVIRONMENT:  # unset for the test, restored after it
         monkeypatch.setenv(variable, "")
         monkeypatch.delenv(variable)
-    return seen
+    yield seen
+    shutdown_running_engines()  # the engines built on the stand-ins
 
 
 def test_a_gpu_config_gives_tensor_parallel_gpu_engine_arguments(recorded):

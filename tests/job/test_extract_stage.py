@@ -134,3 +134,14 @@ def test_the_other_schemas_of_the_job_still_go_to_the_engine(corpus, read_batch,
     }
     assert len(rows[0]["labels"]) == 1 and rows[0]["labels"][0]["score"] is not None
     assert {p.slice.schema.name for p in stage.engine.prompts_seen} == {"news_ner_en"}
+
+
+def test_a_dropped_stage_stops_its_engine(job_config):
+    """Ray Data drops its stage when the actor exits: the engine must stop then, before Ray
+    kills the actor's child processes (the vLLM engine core) under it."""
+    stopped: list[str] = []
+    engine = HEALTHY(job_config.engine, 0)
+    engine.shutdown = lambda: stopped.append("shutdown")  # type: ignore[method-assign]
+    stage = ExtractionStage(job_config, lambda config, num_gpus: engine)
+    del stage
+    assert stopped == ["shutdown"]
