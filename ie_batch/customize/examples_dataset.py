@@ -71,21 +71,23 @@ class DataManifest:
     @property
     def sha256(self) -> str | None:
         """The sha256 of the gold input the examples came from."""
-        for key in ("gold_sha256", "sha256", "data_sha256"):
-            value = self.content.get(key)
-            if isinstance(value, str):
-                return value
-        return None
+        value = self.content.get("gold_sha256")
+        return value if isinstance(value, str) else None
 
     def schema_files(self) -> list[Path]:
-        """The schema files recorded in the manifest that exist, relative to its folder."""
-        found = []
-        for entry in _schema_entries(self.content.get("schemas", self.content.get("schema"))):
-            path = Path(entry)
-            path = path if path.is_absolute() else self.path.parent / path
-            if path.is_file():
-                found.append(path)
-        return found
+        """The schema files the manifest lists (`schemas: [{"file": ...}]`, relative to its
+        folder); one that is listed but missing is an error."""
+        files = []
+        entries = self.content.get("schemas") or []
+        for position, entry in enumerate(entries if isinstance(entries, list) else [entries]):
+            name = entry.get("file") if isinstance(entry, dict) else None
+            if not isinstance(name, str):
+                raise ExampleError(f"{self.path}: field 'schemas.{position}.file': expected a path")
+            path = self.path.parent / name
+            if not path.is_file():
+                raise ExampleError(f"{self.path}: field 'schemas.{position}.file': {path}: missing")
+            files.append(path)
+        return files
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,7 @@ def read_example_dir(directory: Path) -> ExampleSet:
     if not directory.is_dir():
         raise ExampleError(f"{directory}: not a folder of training examples")
     manifest = read_manifest(directory / MANIFEST_NAME)
+    manifest.schema_files()  # checked now, not after the training that copies them
     train = read_examples(directory / "train.jsonl", "train")
     if not train:
         raise ExampleError(f"{directory / 'train.jsonl'}: no training example")
@@ -173,23 +176,6 @@ def _parse_line(path: Path, number: int, line: str) -> TrainingExample:
         error = exc.errors()[0]
         field = ".".join(str(part) for part in error["loc"]) or "(record)"
         raise ExampleError(f"{path}:{number}: field {field!r}: {error['msg']}") from None
-
-
-def _schema_entries(value: Any) -> list[str]:
-    """Schema paths from the manifest: a path, a list of paths, or objects with a path."""
-    if value is None:
-        return []
-    items = value if isinstance(value, list) else [value]
-    entries = []
-    for item in items:
-        if isinstance(item, str):
-            entries.append(item)
-        elif isinstance(item, dict):
-            for key in ("file", "path", "copy"):
-                if isinstance(item.get(key), str):
-                    entries.append(item[key])
-                    break
-    return entries
 
 
 # --------------------------------------------------------------------------- tokens

@@ -74,3 +74,9 @@ def test_an_empty_training_file_is_an_error(folder):
     (folder / "train.jsonl").write_text("")
     with pytest.raises(ExampleError, match="no training example"):
         read_example_dir(folder)
+
+
+def test_a_schema_the_manifest_lists_but_the_folder_lacks_is_an_error(folder):
+    (folder / "people_places.yaml").unlink()
+    with pytest.raises(ExampleError, match=r"manifest.json: field 'schemas.0.file': .*missing"):
+        read_example_dir(folder)

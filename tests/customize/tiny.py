@@ -108,7 +108,7 @@ def write_example_dir(directory: Path) -> Path:
     manifest = {
         "format": "document_first",
         "counts": counts,
-        "schemas": [schema_path.name],
+        "schemas": [{"name": schema.name, "task": "ner", "file": schema_path.name}],
         "gold_sha256": "0" * 64,
     }
     (directory / "manifest.json").write_text(json.dumps(manifest))
