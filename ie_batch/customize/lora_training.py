@@ -72,6 +72,9 @@ def train_adapter(
     if options.ray:
         from ie_batch.customize.ray_training import train_on_ray
 
+        if callbacks:  # they would have to travel to every worker: not offered
+            raise ValueError("extra trainer callbacks are for a run on this process, not --ray")
+
         return train_on_ray(options, log)
     checkpoints = options.output / CHECKPOINTS
     resume_from = checkpoint_to_resume(options, checkpoints)
