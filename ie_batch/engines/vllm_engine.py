@@ -15,10 +15,10 @@ then the engine core. Left to vLLM, the order is wrong three ways, each of which
   process's exit hooks run.
 So the engine is started on a thread of its own, since vLLM keeps tracebacks of the imports it
 tried at start (a missing optional audio package) and their frames would pin the caller, the
-job's extraction stage, forever. The stage is then freed when Ray Data lets go of it, as the
-actor exits, and its `__del__` stops the engine while the core still runs. Every engine is held
-in `_RUNNING` until `shutdown()`, so the collector never takes it apart out of order; the
-process's exit hook stops whatever is still running.
+job's extraction stage, until the process ends. The stage is then freed when Ray Data lets go of
+it, as the actor exits, and its `__del__` stops the engine while the core still runs; an engine
+freed by reference counting stops itself in order, and the process's exit hook stops whatever
+is still running. An engine must not be dropped inside a reference cycle: call `shutdown()`.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ import logging
 import os
 import threading
 import uuid
+import weakref
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -45,8 +46,8 @@ CANCEL_WAIT_S = 2.0
 
 T = TypeVar("T")
 
-#: The engines of this process that have not been shut down (see the module's docstring).
-_RUNNING: set[VllmEngine] = set()
+#: The engines of this process that have not been shut down, for the exit hook.
+_RUNNING: weakref.WeakSet[VllmEngine] = weakref.WeakSet()
 _exit_hook: list[bool] = []
 
 
@@ -197,6 +198,12 @@ class VllmEngine(Engine):
         # own `__del__` (a second, harmless shutdown) calls are still there
         del engine
         gc.collect()
+
+    def __del__(self) -> None:
+        try:
+            self.shutdown()
+        except Exception:  # noqa: BLE001 - at interpreter exit vLLM's modules may be half gone
+            pass
 
 
 def _off_this_stack(start: Callable[[], T]) -> T:

@@ -8,7 +8,6 @@ every successful job; VllmEngine cancels the loop first, so it ends quietly."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import threading
 import weakref
 
@@ -31,14 +30,6 @@ class StandInAsyncLLM:
         self.loop = loop
         self.seen: list[str] = []
         self.shutdowns = 0
-        # vLLM's engine-core process manager stops the core from a finalizer of its own; when
-        # that runs before the client's shutdown, vLLM's monitor thread logs "engine core exited
-        # unexpectedly" and the output loop an EngineDeadError traceback
-        self.process_manager = _StandInProcessManager()
-        self._client_shut = [False]
-        self._core_finalizer = weakref.finalize(
-            self.process_manager, _core_stopped_by_finalizer, self.seen, self._client_shut
-        )
         self.core_output: asyncio.Future = asyncio.run_coroutine_threadsafe(
             self._future(), loop
         ).result()
@@ -61,31 +52,11 @@ class StandInAsyncLLM:
 
     def shutdown(self) -> None:
         self.shutdowns += 1
-        self._client_shut[0] = True
-        self._core_finalizer.detach()
         self.loop.call_soon_threadsafe(self._core_dies)
 
     def _core_dies(self) -> None:
         if not self.core_output.done():
             self.core_output.set_exception(EngineDeadError("EngineCore encountered an issue."))
-
-
-class _StandInProcessManager:
-    pass
-
-
-def _core_stopped_by_finalizer(seen: list[str], client_shut: list[bool]) -> None:
-    if not client_shut[0]:
-        seen.append("engine core exited unexpectedly")
-
-
-class _Cyclic:
-    """What holds an engine in a Ray Data actor: objects in reference cycles, freed only by the
-    garbage collector, which runs weakref finalizers (vLLM's) before any `__del__` (ours)."""
-
-    def __init__(self, engine: VllmEngine) -> None:
-        self.engine = engine
-        self.me = self
 
 
 @pytest.fixture
@@ -147,25 +118,6 @@ def test_a_shut_engine_reports_itself_dead(loop, monkeypatch):
     engine.shutdown()
     with pytest.raises(EngineDead, match="shut down"):
         asyncio.run(engine.check_health())
-
-
-def test_an_engine_dropped_in_a_reference_cycle_waits_for_its_own_orderly_shutdown(loop):
-    llm = StandInAsyncLLM(loop)
-    engine = VllmEngine(llm, tokenizer=None, config=EngineConfig())
-    seen, held = llm.seen, weakref.ref(engine)
-    holder = _Cyclic(engine)
-    del engine, llm, holder
-    gc.collect()
-    assert seen == []  # vLLM's finalizer did not stop the core under a live client
-    engine = held()
-    assert engine is not None  # held until shutdown() or the process's exit hook
-    llm = engine._engine
-    engine.shutdown()
-    _settle(loop, llm)
-    assert seen == ["cancelled"] and llm.shutdowns == 1
-    del engine, llm
-    gc.collect()
-    assert held() is None  # once shut down, nothing keeps it
 
 
 def test_what_an_engine_start_keeps_of_its_frames_does_not_pin_its_caller():
