@@ -48,7 +48,6 @@ T = TypeVar("T")
 
 #: The engines of this process that have not been shut down, for the exit hook.
 _RUNNING: weakref.WeakSet[VllmEngine] = weakref.WeakSet()
-_exit_hook: list[bool] = []
 
 
 def shutdown_running_engines() -> int:
@@ -71,11 +70,10 @@ class VllmEngine(Engine):
         self.max_model_len = config.max_model_len
         self.max_tokens = config.max_tokens
         _RUNNING.add(self)
-        if not _exit_hook:
-            # registered after vLLM built its first engine, so after the hook that runs vLLM's
-            # finalizers at exit: exit hooks run last-registered first, so this one comes first
-            atexit.register(shutdown_running_engines)
-            _exit_hook.append(True)
+        # (re)registered after vLLM built this engine, so after the hooks that run vLLM's
+        # finalizers at exit: exit hooks run last-registered first, so this one comes first
+        atexit.unregister(shutdown_running_engines)
+        atexit.register(shutdown_running_engines)
 
     @classmethod
     def from_config(cls, config: EngineConfig, num_gpus: float = 0) -> VllmEngine:
