@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ie_batch.customize.training_data import unit_hash
 from ie_batch.metrics import ColumnShapeError, gold_from_row
 from ie_batch.metrics.classification import gold_labels
 from ie_batch.schema import ClassificationSchema, TaskKind
@@ -158,13 +159,8 @@ def split_by_id(
         raise ValueError(f"dev_fraction must be in [0, 1), got {dev_fraction}")
     train, dev = [], []
     for text in texts:
-        (dev if _unit_hash(text.id) < dev_fraction else train).append(text)
+        (dev if unit_hash(text.id) < dev_fraction else train).append(text)
     return train, dev
-
-
-def _unit_hash(doc_id: str) -> float:
-    digest = hashlib.sha256(doc_id.encode("utf-8")).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
 
 
 def data_digest(texts: Iterable[LabelledText]) -> str:

@@ -82,10 +82,15 @@ class _Document:
     gold: DocumentResult
 
 
+def unit_hash(key: str) -> float:
+    """A stable place in [0, 1) for `key`, whatever else is split with it."""
+    digest = hashlib.sha256(key.encode("utf-8")).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
 def dev_share(doc_id: str, seed: int) -> float:
     """Where a document falls in [0, 1): under the dev fraction it is a dev document."""
-    digest = hashlib.sha256(f"{seed}:{doc_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64
+    return unit_hash(f"{seed}:{doc_id}")
 
 
 def split_of(doc_id: str, dev_fraction: float, seed: int) -> str:
