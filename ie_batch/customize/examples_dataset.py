@@ -10,7 +10,7 @@ record is checked when it is read; a bad one is an error naming the file, the li
 (`ExampleError`), never skipped.
 
 `encode_example` turns one example into token ids with the model's chat template, the way the
-engine renders a prompt (`ie_batch.engines.token_counter.chat_text`), plus the answer turn: the
+engine renders a prompt (`ie_batch.engines.prompt_tokens.PromptTokenizer.text`), plus the answer turn: the
 loss covers the answer and the end-of-turn token after it (so the model learns to stop), never the
 prompt (-100 there, which transformers' loss ignores).
 """

@@ -44,6 +44,7 @@ import httpx
 
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, Generation
+from ie_batch.engines.prompt_tokens import PromptTokenizer
 from ie_batch.prompts import Prompt
 
 log = logging.getLogger(__name__)
@@ -187,6 +188,7 @@ class OpenAIEngine(Engine):
             raise EngineSetupError("engine.base_url: required with engine.kind 'openai'")
         self._config = config
         self._tokenizer = tokenizer
+        self._prompt_tokens = PromptTokenizer(tokenizer) if tokenizer is not None else None
         self._api_key = api_key
         self._transport = transport
         self._rng = rng or random.Random()
@@ -218,11 +220,9 @@ class OpenAIEngine(Engine):
     # ------------------------------------------------------------------------------ tokens
 
     def count_tokens(self, prompt: Prompt) -> int:
-        if self._tokenizer is None:
+        if self._prompt_tokens is None:
             return estimate_tokens(prompt)
-        from ie_batch.engines.token_counter import chat_tokens
-
-        return chat_tokens(self._tokenizer, prompt)
+        return self._prompt_tokens.count(prompt)
 
     def _count_text(self, text: str) -> int:
         if self._tokenizer is None:

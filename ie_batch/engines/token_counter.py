@@ -13,21 +13,13 @@ from typing import Any
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, Generation
 from ie_batch.engines.embedded_model import resolve_model
+from ie_batch.engines.prompt_tokens import PromptTokenizer
 from ie_batch.prompts import Prompt
-
-
-def chat_text(tokenizer: Any, prompt: Prompt) -> str:
-    """The prompt as the model sees it: its chat template applied, ready for the answer."""
-    return tokenizer.apply_chat_template(prompt.chat(), add_generation_prompt=True, tokenize=False)
-
-
-def chat_tokens(tokenizer: Any, prompt: Prompt) -> int:
-    return len(tokenizer(chat_text(tokenizer, prompt), add_special_tokens=False)["input_ids"])
 
 
 class TokenCounter(Engine):
     def __init__(self, tokenizer: Any, config: EngineConfig) -> None:
-        self._tokenizer = tokenizer
+        self._tokens = PromptTokenizer(tokenizer)
         self.max_model_len = config.max_model_len
         self.max_tokens = config.max_tokens
 
@@ -38,7 +30,7 @@ class TokenCounter(Engine):
         return cls(AutoTokenizer.from_pretrained(resolve_model(config.model)), config)
 
     def count_tokens(self, prompt: Prompt) -> int:
-        return chat_tokens(self._tokenizer, prompt)
+        return self._tokens.count(prompt)
 
     async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         raise NotImplementedError("a token counter answers no prompt: it is for dry runs")

@@ -38,7 +38,7 @@ from typing import Any, TypeVar
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, EngineDead, Generation
 from ie_batch.engines.embedded_model import resolve_model
-from ie_batch.engines.token_counter import chat_text, chat_tokens
+from ie_batch.engines.prompt_tokens import PromptTokenizer
 from ie_batch.prompts import Prompt
 
 #: Seconds to wait for the engine's event loop to take the output loop's cancellation.
@@ -64,7 +64,7 @@ def shutdown_running_engines() -> int:
 class VllmEngine(Engine):
     def __init__(self, engine: Any, tokenizer: Any, config: EngineConfig, lora: Any = None) -> None:
         self._engine = engine
-        self._tokenizer = tokenizer
+        self._tokens = PromptTokenizer(tokenizer)
         self._config = config
         self._lora = lora
         self.max_model_len = config.max_model_len
@@ -125,10 +125,10 @@ class VllmEngine(Engine):
         return cls(engine, tokenizer, config, lora)
 
     def render(self, prompt: Prompt) -> str:
-        return chat_text(self._tokenizer, prompt)
+        return self._tokens.text(prompt)
 
     def count_tokens(self, prompt: Prompt) -> int:
-        return chat_tokens(self._tokenizer, prompt)
+        return self._tokens.count(prompt)
 
     async def generate(self, prompts: Sequence[Prompt]) -> list[Generation]:
         return list(await asyncio.gather(*(self._one(prompt) for prompt in prompts)))
@@ -151,8 +151,10 @@ class VllmEngine(Engine):
 
         final = None
         try:
+            # token ids, not text: they were computed (and cached) when the prompt was fitted
+            # to the context, and vLLM would tokenize the text again on this event loop
             async for output in self._engine.generate(
-                {"prompt": self.render(prompt)},
+                {"prompt_token_ids": self._tokens.ids(prompt)},
                 params,
                 uuid.uuid4().hex,
                 lora_request=self._lora,

@@ -37,6 +37,10 @@ class Prompt:
     messages: tuple[Message, ...]
     answer_schema: dict[str, Any]
     slice: SchemaSlice = field(compare=False)
+    #: How many characters of the last message are the same in every prompt of its document
+    #: (the text, up to the blank line after it): an engine tokenizes that part once per document
+    #: (`engines.prompt_tokens`). 0 when the format shares no such prefix.
+    shared_prefix_chars: int = field(default=0, compare=False)
 
     def chat(self) -> list[dict[str, str]]:
         """The messages in the shape chat templates and OpenAI-compatible servers take."""

@@ -127,6 +127,14 @@ _STAGE_ANSWER = {
 }
 
 TEXT_HEADER = {"en": "Text:", "zh": "文本："}
+
+
+def text_prefix_chars(language: str, text: str) -> int:
+    """The length of the user message's opening that every prompt of a document shares: the
+    header, the text and the blank line after it ("Text:\n{text}\n\n")."""
+    return len(TEXT_HEADER[language]) + len(text) + 3
+
+
 _EXAMPLES_HEADER = {"en": "Solved examples:", "zh": "示例："}
 _ANSWER_HEADER = {"en": "Answer:", "zh": "答案："}
 
@@ -169,7 +177,10 @@ class DocumentFirstFormat(PromptFormat):
             parts.append(self._answer_instruction(slice_))
         messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(parts)))
         return Prompt(
-            messages=messages, answer_schema=self.answer_schema(slice_, len(text)), slice=slice_
+            messages=messages,
+            answer_schema=self.answer_schema(slice_, len(text)),
+            slice=slice_,
+            shared_prefix_chars=text_prefix_chars(language, text),
         )
 
     @staticmethod

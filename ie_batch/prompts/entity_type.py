@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ie_batch.prompts.answer_schema import answer_schema
 from ie_batch.prompts.base import Message, Prompt
-from ie_batch.prompts.document_first import TEXT_HEADER, DocumentFirstFormat
+from ie_batch.prompts.document_first import TEXT_HEADER, DocumentFirstFormat, text_prefix_chars
 from ie_batch.schema import SchemaSlice
 from ie_batch.schema.model import not_an_entity
 
@@ -46,5 +46,8 @@ def render_entity_type(text: str, slice_: SchemaSlice) -> Prompt:
         lines.append(_ANSWER[language])
     messages = (Message("system", _SYSTEM[language]), Message("user", "\n".join(lines)))
     return Prompt(
-        messages=messages, answer_schema=answer_schema(slice_, text_chars=len(text)), slice=slice_
+        messages=messages,
+        answer_schema=answer_schema(slice_, text_chars=len(text)),
+        slice=slice_,
+        shared_prefix_chars=text_prefix_chars(language, text),
     )
