@@ -65,8 +65,14 @@ def extract_json(answer: str) -> JsonAnswer:
     """The JSON value in `answer`; never raises."""
     if not isinstance(answer, str):
         return JsonAnswer(None, f"expected the answer as text, got {type(answer).__name__}")
-    if not answer.strip():
+    stripped = answer.strip()
+    if not stripped:
         return JsonAnswer(None, "empty answer")
+    if stripped[0] in "{[":  # what constrained decoding gives: one JSON value, nothing around it
+        try:
+            return JsonAnswer(_unwrap(json.loads(stripped)))
+        except ValueError:
+            pass
     failure = JsonAnswer(None, "no JSON object in the answer")
     for area in _areas(answer):
         found = _from_area(area)
