@@ -1,9 +1,11 @@
 """Fan-out and fan-in for a batch of documents: the work one actor does, with any engine.
 
 For every document, every task schema and every slice of its rotated label set (and every window
-of a document too long for the context), one prompt is built; all prompts of the batch go to the
-engine at once, so a document's slices are decoded back to back and share its prefix in the cache.
-Answers are parsed, grounded in the text, and merged back into exactly one result per document.
+of a document too long for the context), one prompt is built; every document's first-round
+prompts go to the engine at once, so its slices are decoded back to back and share its prefix in
+the cache. Each document then moves through its later rounds on its own, as soon as its answers
+are in: no round waits for the batch's slowest prompt, so the engine is never left with only a
+straggler to decode while the rest of the batch waits. Answers are parsed, grounded in the text, and merged back into exactly one result per document.
 Multi-class classification over several slices gets a run-off round among the slice winners, and
 a mention that NER slices gave several types gets one among those types (`entity_type_run_off`).
 
@@ -13,10 +15,12 @@ Serve run it on their own event loops, tests drive it with the fake engine.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ie_batch.config import PromptConfig
 from ie_batch.engines.base import Engine, EngineDead, Generation
@@ -36,6 +40,8 @@ from ie_batch.schema import (
 )
 from ie_batch.schema.catalog import check_unique_names
 from ie_batch.schema.rotation import LabelOrder
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,27 +118,36 @@ class BatchExtractor:
         self.settings = settings
 
     async def extract(self, documents: Sequence[Document]) -> list[DocumentOutcome]:
-        outcomes = [DocumentOutcome(DocumentResult()) for _ in documents]
-        parts: list[list[SliceRecords]] = [[] for _ in documents]
-        jobs: list[_Job] = []
-        for index, document in enumerate(documents):
-            planned, errors = self._plan(index, document)
-            jobs.extend(planned)
-            parts[index].extend(SliceRecords(errors=[e]) for e in errors)
-            outcomes[index].windows = len({job.window.start for job in planned}) or 1
-        answered = await self._run(jobs, outcomes)
-        answered = await self._retry_smaller(answered, outcomes)
-        for job, part in answered:
-            parts[job.document].append(part)
-        follow_ups = self._second_stages(answered, documents, parts)
+        """Every document's outcome, in order. Each document goes through its rounds on its own
+        (first round, cap retries, second stages and run-offs), so a document's next round is
+        asked as soon as its own answers are in, never after the batch's slowest prompt: the
+        engine keeps decoding the other documents' prompts meanwhile."""
+        # planning (rendering, the chat template, tokenizing to fit the context) runs on a
+        # thread: the event loop meanwhile serves the engine (vLLM's output handler runs on it)
+        plans = await asyncio.to_thread(
+            lambda: [self._plan(index, document) for index, document in enumerate(documents)]
+        )
+        return await _all(
+            self._extract_one(document, jobs, errors)
+            for document, (jobs, errors) in zip(documents, plans, strict=True)
+        )
+
+    async def _extract_one(
+        self, document: Document, jobs: list[_Job], errors: list[str]
+    ) -> DocumentOutcome:
+        outcome = DocumentOutcome(DocumentResult())
+        outcome.windows = len({job.window.start for job in jobs}) or 1
+        parts = [SliceRecords(errors=[e]) for e in errors]
+        answered = await self._run(jobs, outcome)
+        answered = await self._retry_smaller(answered, outcome)
+        parts += [part for _, part in answered]
+        follow_ups = self._second_stages(answered, parts)
         follow_ups += self._run_offs(jobs, parts)
-        if self.settings.entity_type_run_off:
-            follow_ups += self._entity_type_run_offs(documents, parts)
-        for job, part in await self._run(follow_ups, outcomes):
-            parts[job.document].append(part)
-        for index, outcome in enumerate(outcomes):
-            outcome.result = merge_slices(parts[index])
-        return outcomes
+        if self.settings.entity_type_run_off and jobs:
+            follow_ups += self._entity_type_run_offs(jobs[0].document, document, parts)
+        parts += [part for _, part in await self._run(follow_ups, outcome)]
+        outcome.result = merge_slices(parts)
+        return outcome
 
     def first_round_prompts(self, documents: Sequence[Document]) -> tuple[list[list[Prompt]], int]:
         """Each document's first-round prompts, as `extract` would send them, and how many
@@ -187,7 +202,7 @@ class BatchExtractor:
         return [(w, render(w.text)) for w in windows], None
 
     async def _retry_smaller(
-        self, answered: list[tuple[_Job, SliceRecords]], outcomes: list[DocumentOutcome]
+        self, answered: list[tuple[_Job, SliceRecords]], outcome: DocumentOutcome
     ) -> list[tuple[_Job, SliceRecords]]:
         """Each slice of several labels whose answer hit the token limit, asked once more as
         two halves: a smaller answer object leaves the model less room to loop. What the
@@ -207,14 +222,11 @@ class BatchExtractor:
                 prompt = self.format.render(job.window.text, slice_, examples)
                 retries.append(_Job(job.document, job.window, slice_, prompt))
         if retries:
-            kept += await self._run(retries, outcomes)
+            kept += await self._run(retries, outcome)
         return kept
 
     def _second_stages(
-        self,
-        answered: Sequence[tuple[_Job, SliceRecords]],
-        documents: Sequence[Document],
-        parts: list[list[SliceRecords]],
+        self, answered: Sequence[tuple[_Job, SliceRecords]], parts: list[SliceRecords]
     ) -> list[_Job]:
         """The second-stage prompts of staged tasks (`prompts.staging`), over the window the
         first stage found each trigger or subject in; one per anchor even where overlapping
@@ -228,7 +240,7 @@ class BatchExtractor:
                 asked.add((job.document, slice_))
                 prompt = self.format.render(job.window.text, slice_)
                 if not self.fitter.fits(prompt):
-                    parts[job.document].append(
+                    parts.append(
                         SliceRecords(
                             slice=slice_,
                             errors=[f"slice {slice_.key}: its prompt does not fit the context"],
@@ -238,32 +250,31 @@ class BatchExtractor:
                 follow_ups.append(_Job(job.document, job.window, slice_, prompt))
         return follow_ups
 
-    def _run_offs(self, jobs: Sequence[_Job], parts: list[list[SliceRecords]]) -> list[_Job]:
-        """A final round for each (document, multi-class schema) whose slices chose several labels."""
-        winners: dict[tuple[int, str], list[str]] = defaultdict(list)
-        first_window: dict[int, Window] = {}
-        for job in jobs:
-            first_window.setdefault(job.document, job.window)
-        for index, document_parts in enumerate(parts):
-            for part in document_parts:
-                schema = part.schema
-                if isinstance(schema, ClassificationSchema) and not schema.multi_label:
-                    winners[index, schema.name].extend(part.labels)
+    def _run_offs(self, jobs: Sequence[_Job], parts: Sequence[SliceRecords]) -> list[_Job]:
+        """A final round for each multi-class schema whose slices chose several labels, over the
+        document's first window."""
+        if not jobs:
+            return []
+        winners: dict[str, list[str]] = defaultdict(list)
+        for part in parts:
+            schema = part.schema
+            if isinstance(schema, ClassificationSchema) and not schema.multi_label:
+                winners[schema.name].extend(part.labels)
         run_offs = []
         by_name = {schema.name: schema for schema in self.schemas}
-        for (index, name), labels in winners.items():
+        window = jobs[0].window
+        for name, labels in winners.items():
             schema = by_name[name]
             assert isinstance(schema, ClassificationSchema)
             slice_ = final_round_slice(schema, labels)
             if slice_ is not None:
-                window = first_window[index]
                 examples = self.settings.examples.get(name, ())
                 prompt = self.format.render(window.text, slice_, examples)
-                run_offs.append(_Job(index, window, slice_, prompt))
+                run_offs.append(_Job(jobs[0].document, window, slice_, prompt))
         return run_offs
 
     def _entity_type_run_offs(
-        self, documents: Sequence[Document], parts: list[list[SliceRecords]]
+        self, index: int, document: Document, parts: Sequence[SliceRecords]
     ) -> list[_Job]:
         """A run-off for each grounded mention that the slices of one NER schema gave several
         types (a mention not in the text has nothing to show the model, and is not asked).
@@ -274,34 +285,33 @@ class BatchExtractor:
         rows, F1 0.497 -> 0.525 with the same answers; 0.514 -> 0.536 with both lists reversed).
         """
         run_offs = []
-        for index, document_parts in enumerate(parts):
-            mentions: dict[tuple[NerSchema, str], tuple[int, list[str]]] = {}
-            for part in document_parts:
-                schema = part.schema
-                if not isinstance(schema, NerSchema):
-                    continue
-                for entity in part.entities:
-                    if entity.start is not None:
-                        key = (schema, entity.text)
-                        mentions.setdefault(key, (entity.start, []))[1].append(entity.type)
-            asking_order: dict[NerSchema, list[str]] = {}
-            for (schema, span), (start, types) in mentions.items():
-                if len(set(types)) < 2 and not schema.verify_mentions:
-                    continue
-                if schema not in asking_order:
-                    asking_order[schema] = [
-                        name
-                        for schema_slice in self.format.slices(
-                            schema, documents[index].id, self.settings.label_order
-                        )
-                        for name in schema_slice.label_names
-                    ]
-                slice_ = entity_type_slice(
-                    schema, span, asking_order[schema], check=schema.verify_mentions
-                )
-                job = slice_ and self._run_off_job(index, documents[index].text, start, slice_)
-                if job:
-                    run_offs.append(job)
+        mentions: dict[tuple[NerSchema, str], tuple[int, list[str]]] = {}
+        for part in parts:
+            schema = part.schema
+            if not isinstance(schema, NerSchema):
+                continue
+            for entity in part.entities:
+                if entity.start is not None:
+                    key = (schema, entity.text)
+                    mentions.setdefault(key, (entity.start, []))[1].append(entity.type)
+        asking_order: dict[NerSchema, list[str]] = {}
+        for (schema, span), (start, types) in mentions.items():
+            if len(set(types)) < 2 and not schema.verify_mentions:
+                continue
+            if schema not in asking_order:
+                asking_order[schema] = [
+                    name
+                    for schema_slice in self.format.slices(
+                        schema, document.id, self.settings.label_order
+                    )
+                    for name in schema_slice.label_names
+                ]
+            slice_ = entity_type_slice(
+                schema, span, asking_order[schema], check=schema.verify_mentions
+            )
+            job = slice_ and self._run_off_job(index, document.text, start, slice_)
+            if job:
+                run_offs.append(job)
         return run_offs
 
     def _run_off_job(self, index: int, text: str, start: int, slice_: SchemaSlice) -> _Job | None:
@@ -327,9 +337,10 @@ class BatchExtractor:
         return None
 
     async def _run(
-        self, jobs: Sequence[_Job], outcomes: list[DocumentOutcome]
+        self, jobs: Sequence[_Job], outcome: DocumentOutcome
     ) -> list[tuple[_Job, SliceRecords]]:
-        """One round: every prompt of `jobs` at once; each job's parsed answer, costs counted."""
+        """One round of one document: every prompt of `jobs` at once; each job's parsed answer,
+        its costs counted on `outcome`."""
         if not jobs:
             return []
         try:
@@ -341,7 +352,6 @@ class BatchExtractor:
             generations = [Generation(text="", error=reason) for _ in jobs]
         answered = []
         for job, generation in zip(jobs, generations, strict=True):
-            outcome = outcomes[job.document]
             outcome.prompts += 1
             outcome.prompt_tokens += generation.prompt_tokens
             outcome.completion_tokens += generation.completion_tokens
@@ -367,3 +377,16 @@ class BatchExtractor:
                     )
             answered.append((job, part))
         return answered
+
+
+async def _all(awaitables: Iterable[Awaitable[T]]) -> list[T]:
+    """Every result, in order; when one fails, the others are cancelled before the failure is
+    raised (an engine that died must not leave prompts of the batch running behind it)."""
+    tasks = [asyncio.ensure_future(awaitable) for awaitable in awaitables]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise

@@ -80,16 +80,52 @@ def test_every_document_slice_pair_is_asked_once():
     assert [o.windows for o in outcomes] == [1, 1, 1]
 
 
-def test_all_prompts_of_a_batch_go_to_the_engine_in_one_call():
-    calls = []
+def test_every_documents_first_round_is_asked_before_any_answer_comes_back():
+    calls: list[int] = []
+    asked_when_answered: list[int] = []
 
     class CountingEngine(FakeEngine):
         async def generate(self, prompts):
             calls.append(len(prompts))
-            return await super().generate(prompts)
+            outputs = await super().generate(prompts)
+            asked_when_answered.append(len(calls))
+            return outputs
 
     _extract(BatchExtractor([NER13], CountingEngine(ner_answer), FORMAT), _docs("a", "b", "c"))
-    assert calls == [6]
+    assert calls == [2, 2, 2]  # one call per document, all its slices at once
+    assert asked_when_answered == [3, 3, 3]
+
+
+def test_a_documents_next_round_does_not_wait_for_the_batchs_slowest_prompt():
+    """The run-off of a quick document is asked while another document's first round is still
+    decoding (a per-round barrier over the batch would idle the engine behind one straggler)."""
+    slow_started = asyncio.Event()
+    release = asyncio.Event()
+    order: list[str] = []
+    schema = NerSchema(name="two", entities=["person", "location"])
+
+    class StragglerEngine(FakeEngine):
+        async def generate(self, prompts):
+            text = _document_text(prompts[0])
+            if "Slow" in text and prompts[0].slice.span is None:
+                slow_started.set()
+                await release.wait()
+            elif prompts[0].slice.span is not None:
+                order.append(f"run-off {text}")
+                release.set()
+            return await super().generate(prompts)
+
+    def both_types(prompt):
+        if prompt.slice.span is not None:  # the run-off settles it
+            return json.dumps({"type": "location"})
+        return json.dumps({name: ["Paris"] for name in prompt.slice.label_names})
+
+    docs = _docs("Paris is quick.", "Slow text about Paris.")
+    extractor = BatchExtractor([schema], StragglerEngine(both_types), FORMAT)
+    outcomes = asyncio.run(asyncio.wait_for(extractor.extract(docs), timeout=10))
+    assert slow_started.is_set()
+    assert order[0] == "run-off Paris is quick."
+    assert [[e.type for e in o.result.entities] for o in outcomes] == [["location"]] * 2
 
 
 def test_entities_are_grounded_with_offsets():
