@@ -1,8 +1,8 @@
 """`OutputLayout`: every path of a job's output folder, and the moves between its areas.
 
     data/<shard>/part-*.parquet     errors/<shard>/part-*.jsonl     metrics/<shard>.json
-    badcases/<shard>.jsonl          _staging/<shard>/{data,errors}/  _manifest/<shard>.json
-    _failures/<shard>.json          _job.json                        summary.json
+    badcases/<shard>.jsonl          _manifest/<shard>.json          _failures/<shard>.json
+    _staging/<shard>/{data,errors}/ and merged/{data,errors}/         _job.json  summary.json
 
 The one object that knows the folder: the job, `status`, `retry-errors` and `read_results` ask
 it for paths, and only it deletes, always inside `<output>/<area>/<shard>`.
@@ -11,7 +11,7 @@ it for paths, and only it deletes, always inside `<output>/<area>/<shard>`.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import pyarrow as pa
@@ -23,7 +23,7 @@ from ie_batch.io.compaction import (
     group_parts,
     merge_lines,
     merge_parquet,
-    unified_schema,
+    read_footers,
 )
 from ie_batch.io.shards import is_safe_name
 from ie_batch.io.storage import open_filesystem
@@ -104,6 +104,20 @@ class OutputLayout:
     def staged_errors_dir(self, shard: str) -> str:
         return posixpath.join(self.staging_dir(shard), "errors")
 
+    def merged_dir(self, shard: str) -> str:
+        """The shard's staged parts merged into parts of the target size (`stage_merged`),
+        with their sidecars, waiting to be published in their place."""
+        return posixpath.join(self.staging_dir(shard), "merged")
+
+    def staged_parts(self, shard: str) -> dict[str, int]:
+        """The shard's staged parts (one per write batch), path -> bytes."""
+        found = self.fs.find(self.staged_data_dir(shard), detail=True)
+        return {
+            path: int(info.get("size") or 0)
+            for path, info in found.items()
+            if path.endswith(".parquet")
+        }
+
     # Job-level files
     @property
     def manifest_dir(self) -> str:
@@ -146,52 +160,62 @@ class OutputLayout:
         self.write_jsonl(path, lines)
         return path
 
-    # Moves and deletes
-    def publish(self, shard: str, part_bytes: int | None = None) -> None:
-        """Move a complete shard's staged parts to `data/` and its staged error sidecars to
-        `errors/` (which they replace whole), before its marker is written. With `part_bytes`,
-        a shard published for the first time has its parts merged into parts of about that
-        size (`io.compaction`); a shard that has parts in `data/` already (`retry-errors`
-        replacing some) has its staged parts moved as they are, names kept."""
-        staged = self.staging_dir(shard)
-        self._remove(self.errors_dir(shard))
-        if part_bytes and not self.data_parts(shard) and self._publish_merged(shard, part_bytes):
-            self._remove(staged)
-            return
-        for source, target in (
-            (self.staged_data_dir(shard), self.data_dir(shard)),
-            (self.staged_errors_dir(shard), self.errors_dir(shard)),
-        ):
-            # file by file: object stores have no directories to rename, only keys to copy
-            for path in self.fs.find(source):
-                destination = posixpath.join(target, posixpath.relpath(path, source))
-                self.fs.makedirs(posixpath.dirname(destination), exist_ok=True)
-                self.fs.mv(path, destination)
-        self._remove(staged)
-
-    def _publish_merged(self, shard: str, part_bytes: int) -> bool:
-        """Publish the staged parts merged into groups of about `part_bytes`; False (nothing
-        done) when there is nothing to merge or the parts' column types cannot be unified."""
-        parts = self.fs.find(self.staged_data_dir(shard), detail=True)
-        sizes = [(path, int(info.get("size") or 0)) for path, info in parts.items()]
+    def stage_merged(
+        self, shard: str, rows: int, part_bytes: int, observe: Callable[[pa.Table], None]
+    ) -> list[str] | None:
+        """Merge the shard's staged parts into parts of about `part_bytes` (`io.compaction`)
+        and their sidecars alike, under `merged_dir`, each staged part's data read once and
+        handed to `observe` (which checks its rows). Returns the merged parts' names, or None
+        (nothing written) when there is nothing to merge (fewer than two parts), the parts'
+        column types cannot be unified, or their footers do not add up to the shard's `rows`
+        (a shard the commit refuses: no point writing it)."""
+        sizes = self.staged_parts(shard)
         if len(sizes) < 2:
-            return False
-        schema = unified_schema(self.fs, [path for path, _ in sizes])
-        if schema is None:
-            return False
+            return None
+        footers = read_footers(self.fs, sorted(sizes))
+        if footers.schema is None or footers.rows != rows:
+            return None
+        self._remove(self.merged_dir(shard))  # what an attempt killed half way left
+        merged = posixpath.join(self.merged_dir(shard), "data")
         sidecars = set(self.fs.find(self.staged_errors_dir(shard)))
-        for group in group_parts(sizes, part_bytes):
+        names = []
+        for group in group_parts(list(sizes.items()), part_bytes):
             name = group_name(group)
-            destination = posixpath.join(self.data_dir(shard), f"{name}.parquet")
-            merge_parquet(self.fs, group, destination, schema)
+            destination = posixpath.join(merged, f"{name}.parquet")
+            merge_parquet(self.fs, group, destination, footers.schema, observe)
             lines = [path for part in group if (path := self._sidecar_of(shard, part)) in sidecars]
             if lines:
-                merge_lines(self.fs, lines, posixpath.join(self.errors_dir(shard), f"{name}.jsonl"))
-        return True
+                target = posixpath.join(self.merged_dir(shard), "errors", f"{name}.jsonl")
+                merge_lines(self.fs, lines, target)
+            names.append(name)
+        return names
+
+    def drop_merged(self, shard: str) -> None:
+        """Remove the shard's merged parts (a merge whose shard was refused)."""
+        self._remove(self.merged_dir(shard))
 
     def _sidecar_of(self, shard: str, part: str) -> str:
         stem = posixpath.basename(part).removesuffix(".parquet")
         return posixpath.join(self.staged_errors_dir(shard), f"{stem}.jsonl")
+
+    # Moves and deletes
+    def publish(self, shard: str, merged: bool = False) -> None:
+        """Move a complete shard's staged parts to `data/` and its staged error sidecars to
+        `errors/` (which they replace whole), before its marker is written: the merged parts
+        and their sidecars (`stage_merged`) when `merged`, else the parts as the write stage
+        (or `retry-errors`, replacing some of a shard's parts under their names) staged them.
+        Only listings and moves: the shard's bytes never pass through this process."""
+        staged = self.staging_dir(shard)
+        source = self.merged_dir(shard) if merged else staged
+        self._remove(self.errors_dir(shard))
+        for area, target in (("data", self.data_dir(shard)), ("errors", self.errors_dir(shard))):
+            # file by file: object stores have no directories to rename, only keys to copy
+            origin = posixpath.join(source, area)
+            for path in self.fs.find(origin):
+                destination = posixpath.join(target, posixpath.relpath(path, origin))
+                self.fs.makedirs(posixpath.dirname(destination), exist_ok=True)
+                self.fs.mv(path, destination)
+        self._remove(staged)
 
     def clear(self, shard: str) -> None:
         """Remove whatever an earlier attempt left of a shard. The marker goes first: a crash

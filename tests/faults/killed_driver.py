@@ -5,9 +5,10 @@ chosen point of the output's clear or publish, for the driver-kill fault tests.
 
 `clear`: the kill comes right after a shard's `data/` folder is removed during a `--force`
 clear (its marker is already gone, its metrics and errors are still there). `publish`: it
-comes after the first part of a shard is in `data/` (merged from its staged parts, or moved),
-before its errors, metrics and marker. The injection wraps the local filesystem's `rm` and
-`mv` and the layout's part merge in this process only: everything else is the real job.
+comes after the first part of a shard is moved into `data/` (merged in staging by a Ray task
+beforehand, or as the write stage staged it), before its errors, metrics and marker. The
+injection wraps the local filesystem's `rm` and `mv` in this process only: everything else is
+the real job.
 """
 
 from __future__ import annotations
@@ -38,15 +39,6 @@ def _kill_after_clearing_data(output: str) -> None:
 
 
 def _kill_after_first_published_part(output: str) -> None:
-    from ie_batch.io import layout
-
-    merge = layout.merge_parquet
-
-    def merge_then_die(fs, sources, destination, schema):  # type: ignore[no-untyped-def]
-        merge(fs, sources, destination, schema)
-        _die()
-
-    layout.merge_parquet = merge_then_die  # type: ignore[assignment]
     move = LocalFileSystem.mv
 
     def mv(self, source, destination, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -1,27 +1,28 @@
-"""Publishing a shard merges its many small staged parts into few parts of a target size,
-streamed one staged part at a time; row numbers, error sidecars and retries are kept right."""
-
-import json
+"""Merging a shard's many small staged parts into few parts of a target size: grouping in row
+order, one footer read per part for the schema they share, each part's data read once and
+handed on, small batches gathered into row groups of a bounded size."""
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
-from ie_batch.io.compaction import group_parts
-from ie_batch.io.layout import OutputLayout
-from ie_batch.io.writing import part_name
+from ie_batch.io.compaction import RowGroupWriter, group_parts, merge_parquet, read_footers
+from ie_batch.io.storage import open_filesystem
+from ie_batch.io.writing import part_name, write_parquet
 
 
-def _stage(layout, shard, first, last, label=None, errors=False):
+@pytest.fixture
+def fs(tmp_path):
+    fs, _ = open_filesystem(str(tmp_path))
+    return fs
+
+
+def _part(fs, folder, first, last, label=None):
     rows = list(range(first, last + 1))
     labels = pa.nulls(len(rows), pa.null()) if label is None else pa.array([label] * len(rows))
-    part = part_name(first, last)
-    layout.stage_part(shard, part, pa.table({"_row": rows, "label": labels}))
-    if errors:
-        layout.stage_error_part(shard, part, [{"row": first, "reason": f"bad {first}"}])
-
-
-def _parts(layout, shard):
-    return sorted(p.rsplit("/", 1)[1] for p in layout.data_parts(shard))
+    path = f"{folder}/{part_name(first, last)}.parquet"
+    write_parquet(fs, path, pa.table({"_row": rows, "label": labels}))
+    return path
 
 
 def test_consecutive_parts_are_grouped_up_to_the_target_size():
@@ -34,51 +35,54 @@ def test_consecutive_parts_are_grouped_up_to_the_target_size():
     ]
 
 
-def test_a_first_publish_merges_the_staged_parts_and_their_sidecars(tmp_path):
-    layout = OutputLayout.open(str(tmp_path / "out"))
-    _stage(layout, "a", 0, 3, errors=True)
-    _stage(layout, "a", 4, 7, label="x")  # the first part's null column takes this type
-    _stage(layout, "a", 8, 9, errors=True)
-    layout.publish("a", part_bytes=1 << 30)
-
-    assert _parts(layout, "a") == ["part-000000000-000000009.parquet"]
-    table = pq.read_table(layout.data_parts("a")[0])
-    assert table.column("_row").to_pylist() == list(range(10))
-    assert table.schema.field("label").type == pa.string()
-    (sidecar,) = layout.error_parts("a")
-    assert sidecar.endswith("part-000000000-000000009.jsonl")
-    lines = [json.loads(line) for line in open(sidecar, encoding="utf-8")]
-    assert [line["row"] for line in lines] == [0, 8]
-    assert not layout.fs.exists(layout.staging_dir("a"))
+def test_footers_give_the_schema_the_parts_share_and_their_rows(fs, tmp_path):
+    paths = [_part(fs, tmp_path, 0, 3), _part(fs, tmp_path, 4, 5, label="x")]
+    footers = read_footers(fs, paths)
+    assert footers.rows == 6
+    assert footers.schema.field("label").type == pa.string()  # the null column takes it
 
 
-def test_parts_roll_over_at_the_target_size(tmp_path):
-    layout = OutputLayout.open(str(tmp_path / "out"))
-    for first in range(0, 40, 4):
-        _stage(layout, "a", first, first + 3, label="x")
-    one_part = layout.fs.size(layout.fs.find(layout.staged_data_dir("a"))[0])
-    layout.publish("a", part_bytes=int(one_part * 3.5))
-    names = _parts(layout, "a")
-    assert len(names) == 4  # 3 + 3 + 3 + 1 staged parts
-    rows = [r for p in sorted(layout.data_parts("a")) for r in pq.read_table(p)["_row"].to_pylist()]
-    assert rows == list(range(40))
+def test_footers_of_parts_whose_types_clash_give_no_schema(fs, tmp_path):
+    paths = [_part(fs, tmp_path, 0, 1, label="x")]
+    paths.append(f"{tmp_path}/{part_name(2, 3)}.parquet")
+    write_parquet(fs, paths[-1], pa.table({"_row": [2, 3], "label": [1, 2]}))
+    footers = read_footers(fs, paths)
+    assert footers.schema is None and footers.rows == 4
 
 
-def test_a_retry_replacing_some_parts_keeps_their_names(tmp_path):
-    layout = OutputLayout.open(str(tmp_path / "out"))
-    _stage(layout, "a", 0, 3, label="x")
-    _stage(layout, "a", 4, 7, label="x")
-    layout.publish("a", part_bytes=1 << 30)
-    (merged,) = _parts(layout, "a")
-    _stage(layout, "a", 0, 7, label="retried")  # retry-errors stages the part it changed
-    layout.publish("a", part_bytes=1 << 30)
-    assert _parts(layout, "a") == [merged]
-    assert set(pq.read_table(layout.data_parts("a")[0])["label"].to_pylist()) == {"retried"}
+def test_a_merge_reads_each_source_once_hands_it_on_and_writes_all_rows(fs, tmp_path, monkeypatch):
+    sources = [_part(fs, tmp_path, i * 3, i * 3 + 2, label=f"l{i}") for i in range(4)]
+    sources[1] = _part(fs, tmp_path, 3, 5)  # a null column, cast to the shared type
+    schema = read_footers(fs, sources).schema
+    opened, seen = [], []
+    original = fs.open
+
+    def counting_open(path, mode="rb", **kwargs):
+        opened.append(path)
+        return original(path, mode, **kwargs)
+
+    monkeypatch.setattr(fs, "open", counting_open)
+    rows = merge_parquet(fs, sources, f"{tmp_path}/out/merged.parquet", schema, seen.append)
+    monkeypatch.undo()
+
+    assert rows == 12
+    assert sorted(path for path in opened if path in sources) == sorted(sources)
+    assert [t.column("_row").to_pylist() for t in seen] == [
+        list(range(i * 3, i * 3 + 3)) for i in range(4)
+    ]
+    table = pq.read_table(f"{tmp_path}/out/merged.parquet")
+    assert table.column("_row").to_pylist() == list(range(12))
+    assert table.column("label").to_pylist()[3:6] == [None] * 3
 
 
-def test_parts_whose_types_clash_are_published_as_they_are(tmp_path):
-    layout = OutputLayout.open(str(tmp_path / "out"))
-    _stage(layout, "a", 0, 1, label="x")
-    layout.stage_part("a", part_name(2, 3), pa.table({"_row": [2, 3], "label": [1, 2]}))
-    layout.publish("a", part_bytes=1 << 30)
-    assert _parts(layout, "a") == [f"{part_name(0, 1)}.parquet", f"{part_name(2, 3)}.parquet"]
+def test_small_tables_are_gathered_into_row_groups_of_the_bound(tmp_path):
+    schema = pa.schema([("_row", pa.int64()), ("text", pa.string())])
+    batch = lambda i: pa.table({"_row": [i], "text": ["x" * 100]}, schema=schema)  # noqa: E731
+    per_table = batch(0).nbytes
+    path = tmp_path / "part.parquet"
+    with open(path, "wb") as handle, RowGroupWriter(handle, schema, 4 * per_table) as writer:
+        for i in range(10):
+            writer.write(batch(i))
+    metadata = pq.read_metadata(path)
+    assert [metadata.row_group(g).num_rows for g in range(metadata.num_row_groups)] == [4, 4, 2]
+    assert pq.read_table(path).column("_row").to_pylist() == list(range(10))

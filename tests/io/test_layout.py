@@ -1,9 +1,13 @@
 """OutputLayout: where a shard's files live, publish, and clear within the shard's areas."""
 
+import json
+
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ie_batch.io.layout import OutputLayout
+from ie_batch.io.writing import part_name
 
 
 def _layout(tmp_path):
@@ -41,6 +45,66 @@ def test_publish_moves_staged_parts_and_replaces_the_errors_whole(tmp_path):
     assert [p.rsplit("/", 1)[1] for p in layout.error_parts("a")] == [
         "part-000000000-000000001.jsonl"
     ]
+    assert not layout.fs.exists(layout.staging_dir("a"))
+
+
+def _stage(layout, shard, first, last, label="x", errors=False):
+    part = part_name(first, last)
+    rows = list(range(first, last + 1))
+    layout.stage_part(shard, part, pa.table({"_row": rows, "label": [label] * len(rows)}))
+    if errors:
+        layout.stage_error_part(shard, part, [{"row": first, "reason": f"bad {first}"}])
+
+
+def _names(paths):
+    return [p.rsplit("/", 1)[1] for p in paths]
+
+
+def test_stage_merged_writes_the_merged_parts_and_sidecars_in_staging_only(tmp_path):
+    layout = _layout(tmp_path)
+    _stage(layout, "a", 0, 3, errors=True)
+    _stage(layout, "a", 4, 7)
+    _stage(layout, "a", 8, 9, errors=True)
+    seen = []
+    names = layout.stage_merged("a", 10, 1 << 30, lambda t: seen.extend(t["_row"].to_pylist()))
+
+    assert names == ["part-000000000-000000009"]
+    assert sorted(seen) == list(range(10))
+    merged = layout.merged_dir("a")
+    assert _names(layout.fs.find(merged)) == [
+        "part-000000000-000000009.parquet",
+        "part-000000000-000000009.jsonl",
+    ]
+    (sidecar,) = layout.fs.find(f"{merged}/errors")
+    assert [json.loads(line)["row"] for line in layout.fs.cat(sidecar).splitlines()] == [0, 8]
+    assert not layout.data_parts("a") and not layout.error_parts("a")
+    assert len(layout.staged_parts("a")) == 3  # published in their place, or dropped, later
+
+
+@pytest.mark.parametrize("case", ["one part", "types clash", "rows do not add up"])
+def test_stage_merged_writes_nothing_when_there_is_nothing_to_merge(tmp_path, case):
+    layout = _layout(tmp_path)
+    _stage(layout, "a", 0, 1)
+    if case == "types clash":
+        layout.stage_part("a", part_name(2, 3), pa.table({"_row": [2, 3], "label": [1, 2]}))
+    elif case == "rows do not add up":
+        _stage(layout, "a", 2, 3)
+    rows = 5 if case == "rows do not add up" else 4
+    seen = []
+    assert layout.stage_merged("a", rows, 1 << 30, seen.append) is None
+    assert not seen and not layout.fs.exists(layout.merged_dir("a"))
+
+
+def test_publish_of_a_merged_shard_moves_its_merged_parts_not_the_staged_ones(tmp_path):
+    layout = _layout(tmp_path)
+    _stage(layout, "a", 0, 3, errors=True)
+    _stage(layout, "a", 4, 5)
+    layout.stage_merged("a", 6, 1 << 30, lambda table: None)
+    layout.publish("a", merged=True)
+
+    assert _names(layout.data_parts("a")) == ["part-000000000-000000005.parquet"]
+    assert _names(layout.error_parts("a")) == ["part-000000000-000000005.jsonl"]
+    assert pq.read_table(layout.data_parts("a")[0])["_row"].to_pylist() == list(range(6))
     assert not layout.fs.exists(layout.staging_dir("a"))
 
 
