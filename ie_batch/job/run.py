@@ -34,7 +34,16 @@ from ie_batch.io.shards import (
 from ie_batch.io.writing import read_parquet
 from ie_batch.job.actors import end_registered, start_registry
 from ie_batch.job.checks import check_job
-from ie_batch.job.commit import IncompleteShard, commit_shard, covered_rows, shard_parts
+from ie_batch.job.commit import (
+    PREPARATION_CPUS,
+    PREPARATIONS_IN_FLIGHT,
+    IncompleteShard,
+    PreparedShard,
+    covered_rows,
+    prepare_shard,
+    publish_shard,
+    shard_parts,
+)
 from ie_batch.job.errors import RowError, Stage
 from ie_batch.job.extract_stage import result_table
 from ie_batch.job.plan import build_plan
@@ -42,6 +51,7 @@ from ie_batch.job.progress import JobProgress, ShardCount, Snapshot
 from ie_batch.job.scoring import Scorer
 from ie_batch.job.table import print_table
 from ie_batch.job.tally import Tally
+from ie_batch.job.task_pool import InlinePool, RayTaskPool, TaskPool
 from ie_batch.job.write_stage import ShardSummary, scored_tally, write_results
 
 console = Console(stderr=True)
@@ -189,10 +199,12 @@ def _run(
     if todo:
         if not ray.is_initialized():
             ray.init(address=config.ray_address, log_to_driver=True)
+        committer.prepare_on_ray()
         passes = _Passes(listing.fs, limits, committer, engine_factory, started)
         try:
             passes.run(config, todo)
             _isolate_lost_rows(config, todo, committer, passes)
+            committer.settle()  # before the progress line's last figures
         finally:
             passes.close()
     committer.finish()
@@ -304,7 +316,12 @@ class ShardCommitter:
     written, records why one failed; commits nothing once the output's lease is lost.
 
     Figures are kept per part: a write task Ray ran twice writes the same part twice and sends
-    its summary twice, which must count once."""
+    its summary twice, which must count once.
+
+    A commit's reading half (checking and merging the shard's parts, `job.commit`) runs in
+    `preparations`: here until `prepare_on_ray`, then as Ray tasks, a few at a time, whose
+    outcomes are published as summaries arrive and, at the end of a pass, by `settle`. The
+    driver itself only lists, moves and writes the small files."""
 
     def __init__(
         self,
@@ -314,8 +331,12 @@ class ShardCommitter:
         lease: OutputLease | None = None,
         scorer: Scorer | None = None,
         part_bytes: int | None = None,
+        preparations: TaskPool | None = None,
     ) -> None:
         self.part_bytes = part_bytes
+        self.preparations = preparations or InlinePool(prepare_shard)
+        #: shards whose preparation is under way, with what their commit will record
+        self.committing: dict[str, tuple[Shard, Tally]] = {}
         self.layout = layout
         self.fingerprint = fingerprint
         self.report = report
@@ -356,8 +377,16 @@ class ShardCommitter:
                 if self.expected[name] == 0:
                     self.commit(shard, Tally())
 
+    def prepare_on_ray(self) -> None:
+        """Prepare shards as Ray tasks from now on (the job has joined Ray)."""
+        self.settle()
+        self.preparations = RayTaskPool(prepare_shard, PREPARATIONS_IN_FLIGHT, PREPARATION_CPUS)
+
     def decided(self, shard: str) -> bool:
-        return shard in self.report.shards or shard in self.report.failed
+        """Committed, failed, or being committed (its preparation decides which)."""
+        return (
+            shard in self.report.shards or shard in self.report.failed or shard in self.committing
+        )
 
     def progress(self) -> Snapshot:
         """The figures the progress line shows (`job.progress`): rows written of planned."""
@@ -377,6 +406,7 @@ class ShardCommitter:
         return Snapshot.of(counts, self.tokens_done)
 
     def add(self, summary: ShardSummary) -> None:
+        self._publish_prepared()
         name = summary.shard
         if self.decided(name):
             return  # a late repeat of a part of a shard already decided
@@ -397,19 +427,38 @@ class ShardCommitter:
         return total
 
     def commit(self, shard: Shard, tally: Tally) -> None:
+        """Commit the shard once its preparation is done (at once with an `InlinePool`)."""
         if self.lease is not None:
             self.lease.check()
         expected = self.expected[shard.name] or 0
         if shard.rows is None:  # counted by its read task: the marker records the count
             shard = replace(shard, rows=expected)
+        self.committing[shard.name] = (shard, tally)
+        self.preparations.submit(shard.name, self.layout, shard.name, expected, self.part_bytes)
+        self._publish_prepared()
+
+    def settle(self) -> None:
+        """Wait for every preparation under way and publish (or fail) its shard."""
+        while self.preparations.busy:
+            self._publish_prepared(block=True)
+
+    def _publish_prepared(self, block: bool = False) -> None:
+        for name, outcome in self.preparations.ready(block):
+            shard, tally = self.committing.pop(name)
+            self._publish(shard, tally, outcome)
+
+    def _publish(self, shard: Shard, tally: Tally, prepared: PreparedShard | Exception) -> None:
+        if isinstance(prepared, Exception):  # a part unreadable, storage failing: the shard
+            self.fail(shard, _publishing_failed(shard, prepared))
+            return
+        if self.lease is not None:
+            self.lease.check()
         try:
-            commit_shard(
-                self.layout, shard, self.fingerprint.value, tally, expected, self.part_bytes
-            )
+            publish_shard(self.layout, shard, self.fingerprint.value, tally, prepared)
         except IncompleteShard as exc:
             self.fail(shard, self.layout.failure(shard.name) or str(exc))
         except OSError as exc:  # storage failed past its retries: the shard, not the job
-            self.fail(shard, f"shard {shard.name}: publishing failed: {type(exc).__name__}: {exc}")
+            self.fail(shard, _publishing_failed(shard, exc))
         else:
             self.report.committed(shard.name, tally)
             _warn_unknown_gold(shard.name, tally)
@@ -490,6 +539,11 @@ class ShardCommitter:
                 "were not written by the end of the job"
             )
             self.fail(self.shards[name], reason)
+        self.settle()
+
+
+def _publishing_failed(shard: Shard, exc: BaseException) -> str:
+    return f"shard {shard.name}: publishing failed: {type(exc).__name__}: {exc}"
 
 
 def _drain(

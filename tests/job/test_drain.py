@@ -146,3 +146,64 @@ def test_a_shard_whose_parts_hold_every_row_is_committed_even_if_a_summary_was_l
     assert report.ok and report.shards["a"].rows == 4
     assert report.shards["a"].prompt_tokens == 12
     assert Manifest(layout).is_committed(shards["a"], FP)
+
+
+class DeferredPool:
+    """A stand-in for the Ray task pool: calls run only when the committer waits for them, so
+    commits complete after the summaries that started them, as they do on Ray."""
+
+    def __init__(self, function):
+        self.function = function
+        self.calls = []
+
+    def submit(self, key, *args):
+        self.calls.append((key, args))
+
+    def ready(self, block=False):
+        if not block or not self.calls:
+            return []
+        key, args = self.calls.pop(0)
+        return [(key, self.function(*args))]
+
+    @property
+    def busy(self):
+        return bool(self.calls)
+
+
+def test_a_shard_under_commit_is_published_when_its_preparation_is_done(tmp_path):
+    from ie_batch.job.commit import prepare_shard
+
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    a, b = _staged(layout, "a", 0, 1), _staged(layout, "a", 2, 3)
+    report = JobReport(output="out")
+    shards = {"a": _shard("a", 4), "b": _shard("b", 1)}
+    pool = DeferredPool(prepare_shard)
+    committer = ShardCommitter(layout, FP, report, preparations=pool)
+    committer.expect(list(shards.values()), {"a": 4, "b": 1})
+    _drain(Summaries([a, b, b]), committer, 0.0)  # a repeat while under commit
+    assert [key for key, _ in pool.calls] == ["a"]  # prepared once
+    assert committer.decided("a") and not report.shards
+    assert not Manifest(layout).is_committed(shards["a"], FP)  # nothing published yet
+
+    _drain(Summaries([_staged(layout, "b", 0, 0)]), committer, 0.0)
+    committer.finish()  # settles both
+    assert sorted(report.shards) == ["a", "b"] and report.ok
+    assert report.shards["a"].rows == 4
+    assert Manifest(layout).is_committed(shards["a"], FP)
+
+
+def test_a_preparation_that_raises_fails_its_shard_and_the_others_commit(tmp_path):
+    layout = OutputLayout.open(str(tmp_path / "out"))
+    rows = [_staged(layout, "a", 0, 1), _staged(layout, "a", 2, 3), _staged(layout, "b", 0, 0)]
+    with layout.fs.open(rows[1]["part"], "wb") as handle:
+        handle.write(b"not parquet")  # a part cut short by a failing disk
+    report = JobReport(output="out")
+    shards = {"a": _shard("a", 4), "b": _shard("b", 1)}
+    committer = ShardCommitter(layout, FP, report, part_bytes=1 << 30)
+    committer.expect(list(shards.values()), {"a": 4, "b": 1})
+    _drain(Summaries(rows), committer, 0.0)
+    committer.finish()
+    assert list(report.shards) == ["b"]
+    assert report.failed["a"].startswith("shard a: publishing failed: ArrowInvalid")
+    assert not Manifest(layout).is_committed(shards["a"], FP)
+    assert "publishing failed" in layout.failure("a")

@@ -131,6 +131,9 @@ def test_a_job_on_s3_writes_every_row_once_and_commits_each_shard(
     assert all({e["text"] for e in row["entities"]} == {"Tim Cook", "Paris"} for row in web)
 
     out = f"{bucket}/out"
+    # web's three staged parts (batches of 5 rows) merged into one, in a Ray task, on S3
+    assert _objects(s3, f"{out}/data/web") == [f"{out}/data/web/part-000000000-000000011.parquet"]
+    assert _objects(s3, f"{out}/_staging") == []
     for shard, rows in (("news", 5), ("web", 12)):
         metrics = _json(s3, f"{out}/metrics/{shard}.json")
         assert metrics["shard"] == shard and metrics["rows"] == rows
