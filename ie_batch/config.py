@@ -205,7 +205,26 @@ class PoolConfig(_Section):
     num_cpus: float = Field(default=1, gt=0, description="CPUs per actor.")
     batch_size: int = Field(default=16, ge=1, description="Documents per batch sent to an actor.")
     batches_in_flight: int = Field(
-        default=4, ge=1, description="Batches an actor works on at once, so its engine never idles."
+        default=4,
+        ge=1,
+        description="Most batches an actor works on at once, so its engine never idles; within "
+        "it, a further batch starts only while the engine has room (max_waiting_prompts, "
+        "max_kv_cache_usage).",
+    )
+    max_waiting_prompts: int = Field(
+        default=64,
+        ge=1,
+        description="A further batch starts on an actor only while its engine queues fewer "
+        "prompts than this for a decoding slot (vLLM's waiting requests): enough for the next "
+        "steps, not so many that batches sit half-done. Engines that report no load are paced "
+        "by batches_in_flight alone.",
+    )
+    max_kv_cache_usage: float = Field(
+        default=0.95,
+        gt=0,
+        le=1,
+        description="A further batch starts on an actor only while its engine's KV cache is "
+        "less full than this share: more prompts would preempt the running ones.",
     )
 
 

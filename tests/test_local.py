@@ -236,6 +236,8 @@ def test_real_engine_answers_parse_and_ground(real_extractor):
         assert len(row["labels"]) == 1 and row["labels"][0]["label"] in TOPICS
         count_grounded(text, row)
     assert count_grounded(NEWS[0], rows[0]) > 0  # names copied from this text are found in it
+    load = real_extractor._holder["engine"].load()  # vLLM's scheduler reports, for the job's pacing
+    assert load is not None and load.waiting >= 0 and 0 <= load.kv_cache_usage <= 1
 
 
 @pytest.mark.engine

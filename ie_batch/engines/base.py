@@ -27,6 +27,17 @@ class Generation:
     error: str | None = None
 
 
+@dataclass(frozen=True)
+class EngineLoad:
+    """How busy the engine is, as its scheduler last reported: the signal an actor paces its
+    batches by (`job.admission`). vLLM's names: requests being decoded, requests queued for a
+    slot, and the share of the KV cache in use (None where the engine does not say)."""
+
+    running: int
+    waiting: int
+    kv_cache_usage: float | None = None
+
+
 class EngineDead(RuntimeError):
     """The engine itself is gone (its process died): no prompt can be answered by it again.
     Not an answer to put on rows: whoever owns the engine must replace it."""
@@ -49,6 +60,11 @@ class Engine(ABC):
     async def check_health(self) -> None:  # noqa: B027 - an engine with no process of its own
         """Raise `EngineDead` when the engine can answer no prompt any more, so its owner (a
         Serve replica's health check) replaces it instead of failing every request."""
+
+    def load(self) -> EngineLoad | None:
+        """The scheduler's last report; None when this engine reports none (its owner then
+        paces batches by their count alone)."""
+        return None
 
     def shutdown(self) -> None:  # noqa: B027 - most engines hold nothing to release
         """Release the engine's processes and memory."""

@@ -36,7 +36,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from ie_batch.config import EngineConfig
-from ie_batch.engines.base import Engine, EngineDead, Generation
+from ie_batch.engines.base import Engine, EngineDead, EngineLoad, Generation
 from ie_batch.engines.embedded_model import resolve_model
 from ie_batch.engines.prompt_tokens import PromptTokenizer
 from ie_batch.prompts import Prompt
@@ -62,11 +62,19 @@ def shutdown_running_engines() -> int:
 
 
 class VllmEngine(Engine):
-    def __init__(self, engine: Any, tokenizer: Any, config: EngineConfig, lora: Any = None) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        tokenizer: Any,
+        config: EngineConfig,
+        lora: Any = None,
+        reports: list[EngineLoad] | None = None,
+    ) -> None:
         self._engine = engine
         self._tokens = PromptTokenizer(tokenizer)
         self._config = config
         self._lora = lora
+        self._reports = reports if reports is not None else []  # see `_load_reporter`
         self.max_model_len = config.max_model_len
         self.max_tokens = config.max_tokens
         _RUNNING.add(self)
@@ -116,13 +124,19 @@ class VllmEngine(Engine):
         from transformers import AutoTokenizer
 
         tokenizer = AutoTokenizer.from_pretrained(model)
-        engine = AsyncLLMEngine.from_engine_args(AsyncEngineArgs(**options))
+        reports: list[EngineLoad] = []
+        engine = AsyncLLMEngine.from_engine_args(
+            AsyncEngineArgs(**options), stat_loggers=[_load_reporter(reports)]
+        )
         lora = None
         if config.lora_adapter:
             from vllm.lora.request import LoRARequest
 
             lora = LoRARequest("adapter", 1, config.lora_adapter)
-        return cls(engine, tokenizer, config, lora)
+        return cls(engine, tokenizer, config, lora, reports)
+
+    def load(self) -> EngineLoad | None:
+        return self._reports[-1] if self._reports else None
 
     def render(self, prompt: Prompt) -> str:
         return self._tokens.text(prompt)
@@ -204,6 +218,38 @@ class VllmEngine(Engine):
             self.shutdown()
         except Exception:  # noqa: BLE001 - at interpreter exit vLLM's modules may be half gone
             pass
+
+
+def _load_reporter(reports: list[EngineLoad]) -> Any:
+    """A vLLM stat logger class that keeps the scheduler's last report in `reports` (one item:
+    the engine's output loop calls `record` after every step, on the actor's event loop). vLLM
+    then gathers its statistics for this logger only: its default loggers stay off."""
+    from vllm.v1.metrics.loggers import StatLoggerBase
+
+    class LoadReporter(StatLoggerBase):
+        def __init__(self, vllm_config: Any, engine_index: int = 0) -> None:
+            pass
+
+        def record(
+            self,
+            scheduler_stats: Any,
+            iteration_stats: Any,
+            mm_cache_stats: Any = None,
+            engine_idx: int = 0,
+        ) -> None:
+            if scheduler_stats is not None:
+                reports[:] = [
+                    EngineLoad(
+                        running=scheduler_stats.num_running_reqs,
+                        waiting=scheduler_stats.num_waiting_reqs,
+                        kv_cache_usage=scheduler_stats.kv_cache_usage,
+                    )
+                ]
+
+        def log_engine_initialized(self) -> None:
+            pass
+
+    return LoadReporter
 
 
 def _off_this_stack(start: Callable[[], T]) -> T:

@@ -6,7 +6,8 @@ and the stage columns `_errors` (typed) and `_seconds` (each row's share of the 
 time). A row that cannot be processed (unreadable line, missing text, failed engine) still comes
 out, with its reasons in `errors`. The schemas `classifiers:` names are scored by their encoders
 and the others prompted through the engine (`extraction.classifying`); when no schema is left
-for the engine, none is started. A plain async callable: tests drive it without Ray.
+for the engine, none is started. Batches start as the engine has room for them (`job.admission`).
+A plain async callable: tests drive it without Ray.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ie_batch.extraction.extractor import (
 )
 from ie_batch.io.result_schema import RESULT_COLUMNS, RESULT_FIELDS
 from ie_batch.job.actors import register_self
+from ie_batch.job.admission import Admission, AdmissionLimits
 from ie_batch.job.columns import (
     ERRORS_COLUMN,
     READ_ERROR_COLUMN,
@@ -78,6 +80,8 @@ class ExtractionStage:
             else None
         )
         self.extractor = ClassifyingExtractor(extractor, classifiers)
+        limits = AdmissionLimits(config.pool.max_waiting_prompts, config.pool.max_kv_cache_usage)
+        self.admission = Admission(self.engine, limits)
 
     def __del__(self) -> None:
         # Ray Data drops its stage when the actor exits: stop the engine now, while its core
@@ -94,7 +98,8 @@ class ExtractionStage:
         outcomes: list[DocumentOutcome | None] = [None] * len(rows)
         if ready:
             try:
-                results = await self.extractor.extract([documents[i] for i in ready])  # type: ignore[misc]
+                async with self.admission.batch():
+                    results = await self.extractor.extract([documents[i] for i in ready])  # type: ignore[misc]
             except EngineDead as exc:
                 _exit_for_a_new_engine(exc)
             for i, outcome in zip(ready, results, strict=True):

@@ -26,7 +26,7 @@ CPU_ENVIRONMENT = (
 @pytest.fixture
 def recorded(monkeypatch):
     """Stand-ins for vllm and transformers; returns what they were handed."""
-    seen = SimpleNamespace(options=None, tokenizer=None, lora=None)
+    seen = SimpleNamespace(options=None, tokenizer=None, lora=None, stat_loggers=None)
 
     class AsyncEngineArgs:
         def __init__(self, **options):
@@ -34,7 +34,8 @@ def recorded(monkeypatch):
 
     class AsyncLLMEngine:
         @classmethod
-        def from_engine_args(cls, args):
+        def from_engine_args(cls, args, stat_loggers=None):
+            seen.stat_loggers = stat_loggers
             return SimpleNamespace(args=args, shutdown=lambda: None)
 
     class LoRARequest:
@@ -51,12 +52,17 @@ def recorded(monkeypatch):
     vllm.AsyncEngineArgs, vllm.AsyncLLMEngine = AsyncEngineArgs, AsyncLLMEngine
     lora_request = types.ModuleType("vllm.lora.request")
     lora_request.LoRARequest = LoRARequest
+    loggers = types.ModuleType("vllm.v1.metrics.loggers")
+    loggers.StatLoggerBase = type("StatLoggerBase", (), {})
     transformers = types.ModuleType("transformers")
     transformers.AutoTokenizer = AutoTokenizer
     for name, module in {
         "vllm": vllm,
         "vllm.lora": types.ModuleType("vllm.lora"),
         "vllm.lora.request": lora_request,
+        "vllm.v1": types.ModuleType("vllm.v1"),
+        "vllm.v1.metrics": types.ModuleType("vllm.v1.metrics"),
+        "vllm.v1.metrics.loggers": loggers,
         "transformers": transformers,
     }.items():
         monkeypatch.setitem(sys.modules, name, module)
@@ -103,6 +109,18 @@ def test_a_lora_adapter_is_enabled_and_sent_with_every_request(recorded):
     assert recorded.options["revision"] == "a1b2c3"
     assert recorded.lora == ("adapter", 1, "/mnt/model-cache/adapters/news-ner")
     assert engine._lora is not None  # handed to every generate() call
+
+
+def test_the_schedulers_reports_reach_the_engines_load(recorded):
+    engine = VllmEngine.from_config(EngineConfig(model="Qwen/Qwen2.5-7B-Instruct"), num_gpus=1)
+    assert engine.load() is None  # no step reported yet
+    (reporter_class,) = recorded.stat_loggers
+    reporter = reporter_class(None, 0)  # vLLM builds it from (vllm_config, engine index)
+    stats = SimpleNamespace(num_running_reqs=12, num_waiting_reqs=30, kv_cache_usage=0.4)
+    reporter.record(stats, None)
+    reporter.record(None, None)  # a step without scheduler figures keeps the last report
+    load = engine.load()
+    assert (load.running, load.waiting, load.kv_cache_usage) == (12, 30, 0.4)
 
 
 def test_engine_kwargs_win_over_the_arguments_built_from_fields(recorded):
