@@ -1,5 +1,5 @@
-"""The whole plan at scale with a zero-latency engine: rows/s, driver peak RSS, files written
-per shard, and every row exactly once. Not in CI.
+"""The whole plan at scale with a zero-latency engine: rows/s, driver peak RSS, object-store peak,
+files written per shard, and every row exactly once. Not in CI.
 
     .venv/bin/python -m bench.scale --rows 1000000 --shards 200
 
@@ -16,8 +16,10 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import resource
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,6 +70,36 @@ def write_corpus(folder: Path, rows: int, shards: int, seed: int = 0) -> None:
                     out.write(json.dumps({"id": doc_id, "text": text}) + "\n")
 
 
+class ObjectStorePeak:
+    """The object store's peak use during the job, sampled from Ray's own memory summary (the
+    figures `ray memory --stats-only` prints) every `every_s` seconds on a thread."""
+
+    def __init__(self, every_s: float = 2.0) -> None:
+        self.every_s = every_s
+        self.peak_mib = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, name="object-store-peak", daemon=True)
+
+    def __enter__(self) -> ObjectStorePeak:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _sample(self) -> None:
+        from ray._private.internal_api import memory_summary
+
+        while not self._stop.wait(self.every_s):
+            try:
+                found = re.search(r"Plasma memory usage (\d+) MiB", memory_summary(stats_only=True))
+            except Exception:  # noqa: BLE001 - a missed sample only lowers the peak's resolution
+                continue
+            if found:
+                self.peak_mib = max(self.peak_mib, int(found.group(1)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -103,7 +135,8 @@ def main() -> None:
         }
     )
     ray.init(include_dashboard=False, log_to_driver=False)
-    report = run_job(config, engine_factory=tokenizing_engine, print_report=False, force=True)
+    with ObjectStorePeak() as object_store:
+        report = run_job(config, engine_factory=tokenizing_engine, print_report=False, force=True)
     peak_rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before read-back
     summary = json.loads((output / "summary.json").read_text(encoding="utf-8"))
 
@@ -126,6 +159,7 @@ def main() -> None:
         "exactly_once": table.num_rows == len(keys) == args.rows,
         "files_per_shard_max": max(files, default=0),
         "driver_peak_rss_mib_during_job": round(peak_rss_mib, 1),
+        "object_store_peak_mib": object_store.peak_mib,
         "work": str(work),
     }
     print(json.dumps(figures, indent=2))
