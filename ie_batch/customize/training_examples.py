@@ -5,7 +5,14 @@ The slices are the job's: `PromptFormat.slices` (schema rotation, the format's l
 the job's label order), in stages where the format stages the task (`prompts.staging`), with the
 second-stage slices built by the job's own `second_stage` from the gold triggers and subjects
 as anchors, where the gold places them. Prompts are rendered by the format with no few-shot
-examples; the answer is `PromptFormat.example_answer` as compact JSON.
+examples; the answer is `PromptFormat.example_answer` written by `answer_text`: JSON with
+Python's default separators (`{"person": ["Ann"]}`), the way the model writes it unprompted, the
+way the format's few-shot answers show it, and what a JSON grammar gives when whitespace is not
+left to the model. Compact JSON (`{"person":["Ann"]}`) taught the model to stop answering: its
+tokenizer writes `":["` as one token, which the base model never emits after a key (probability
+0.0 on CoNLL-2003 prompts; `":` has 1.0), while the empty list `":[]}` starts with that `":`; so
+the examples taught "after `":` comes `[]}`" and the tuned model, still writing `":` out of habit,
+answered most slices with an empty list (bench/README.md, LoRA section).
 
 Each answer is checked twice before it may become an example: against the JSON schema the job
 constrains that slice's answer to (a model decoding under it could not write a longer span or
@@ -63,6 +70,16 @@ class ExampleProblem:
 
     def __str__(self) -> str:
         return f"document {self.doc_id!r}, slice {self.slice_key}: {self.reason}"
+
+
+#: The separators of every training answer: json.dumps' own, `", "` and `": "` (see the module).
+ANSWER_SEPARATORS = (", ", ": ")
+
+
+def answer_text(value: Any) -> str:
+    """The answer as the examples write it: one line of JSON with spaced separators, key order as
+    the format gives it (the slice's label order, which the answer schema's keys follow)."""
+    return json.dumps(value, ensure_ascii=False, separators=ANSWER_SEPARATORS)
 
 
 def gold_labels(gold: DocumentResult, schema: AnySchema) -> set[str]:
@@ -205,7 +222,7 @@ def _example(
 ) -> tuple[SliceExample | None, str | None]:
     prompt = fmt.render(text, slice_)
     value = fmt.example_answer(gold, slice_)
-    answer = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    answer = answer_text(value)
     broken = _schema_violation(value, prompt.answer_schema)
     if broken:
         return None, f"the answer {answer} breaks the slice's answer schema: {broken}"

@@ -201,11 +201,12 @@ def test_staged_events_have_one_argument_example_per_gold_trigger_on_its_occurre
     assert keyed == {
         "1": (
             "triggers",
-            '{"events":[{"type":"acquisition","trigger":"bought"},'
-            '{"type":"acquisition","trigger":"acquired"},{"type":"ipo","trigger":"went public"}]}',
+            '{"events": [{"type": "acquisition", "trigger": "bought"}, '
+            '{"type": "acquisition", "trigger": "acquired"}, '
+            '{"type": "ipo", "trigger": "went public"}]}',
         ),
-        "1.1": ("arguments", '{"acquirer":["Acme"],"target":["Beta"]}'),
-        "1.2": ("arguments", '{"acquirer":["Acme"],"target":["Gamma"]}'),
+        "1.1": ("arguments", '{"acquirer": ["Acme"], "target": ["Beta"]}'),
+        "1.2": ("arguments", '{"acquirer": ["Acme"], "target": ["Gamma"]}'),
     }  # ipo has no roles: the job asks no second stage for it
     second = [e.slice.anchor.start for e in examples if e.slice.stage == "arguments"]
     assert second == [_at(EE_TEXT, "bought")[0], _at(EE_TEXT, "acquired")[0]]
@@ -245,7 +246,7 @@ def test_asking_fewer_labels_keeps_the_jobs_slice_size_and_prompt_wording():
     )
     (only,) = fewer
     assert only.slice.label_names == ["health", "sports", "world"]
-    assert only.answer == '{"label":"sports"}'
+    assert only.answer == '{"label": "sports"}'
     # the job asks these 7 classes in slices, so each may answer "none": so does this one
     assert 'answer "none" if none fits' in only.prompt.messages[-1].content
     assert len(everything) == 2
@@ -256,7 +257,7 @@ def test_asking_fewer_labels_keeps_the_jobs_slice_size_and_prompt_wording():
     [
         pytest.param(
             DocumentResult(entities=[Entity("person", "Tim Cooks")]),
-            'the parser does not read back the gold from {"person":["Tim Cooks"]}: missing '
+            'the parser does not read back the gold from {"person": ["Tim Cooks"]}: missing '
             "[('person', 'Tim Cooks')]",
             id="span-not-in-the-text",
         ),

@@ -96,7 +96,7 @@ def write_example_dir(directory: Path) -> Path:
                 "task": "ner",
                 "stage": None,
                 "messages": prompt.chat(),
-                "answer": json.dumps(answer, ensure_ascii=False, separators=(",", ":")),
+                "answer": json.dumps(answer, ensure_ascii=False),
                 "answer_schema": prompt.answer_schema,
                 "labels": slice_.label_names,
                 "negatives": [n for n in slice_.label_names if not answer[n]],
