@@ -42,6 +42,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data-dir", type=Path, default=None, help="as for bench.accuracy")
     parser.add_argument("--train-limit", type=int, default=2000, help="gold train rows used")
     parser.add_argument("--dev-fraction", type=float, default=0.05, help="of them held out")
+    parser.add_argument(
+        "--negative-slices",
+        type=_negative_slices,
+        default=1,
+        help="slices of absent labels per document beyond its gold ones ('all': every slice)",
+    )
+    parser.add_argument(
+        "--run-off-examples",
+        action="store_true",
+        help="also train the entity-type run-off the job asks, one example per gold mention",
+    )
     parser.add_argument("--limit", type=int, default=100, help="evaluated rows (spread; 0 all)")
     parser.add_argument("--format", default="document_first", help="prompt format (both ways)")
     parser.add_argument("--model", default="embedded", help="base model (both runs)")
@@ -61,6 +72,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _negative_slices(value: str) -> int | None:
+    return None if value == "all" else int(value)
+
+
 def export_examples(dataset: Dataset, args: argparse.Namespace, work: Path) -> Path:
     """Gold rows of the train subset, exported as training examples; the examples' folder."""
     from ie_batch.customize.training_data import export_training_data
@@ -71,7 +86,13 @@ def export_examples(dataset: Dataset, args: argparse.Namespace, work: Path) -> P
     schema = dataset.schema_file(work / "schemas")
     examples = args.output / "examples" / dataset.name
     manifest = export_training_data(
-        gold, str(schema), examples, format=args.format, dev_fraction=args.dev_fraction
+        gold,
+        str(schema),
+        examples,
+        format=args.format,
+        dev_fraction=args.dev_fraction,
+        negative_slices=args.negative_slices,
+        run_offs=args.run_off_examples,
     )
     counts = manifest.content["counts"]
     print(

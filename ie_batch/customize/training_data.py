@@ -44,6 +44,7 @@ from ie_batch.customize.training_examples import (
     document_examples,
     first_slices,
     gold_labels,
+    run_off_examples,
 )
 from ie_batch.extraction.extractor import ExtractionSettings
 from ie_batch.metrics import ColumnShapeError, gold_from_row, labels_outside, read_rows
@@ -109,6 +110,7 @@ def export_training_data(
     hard_negatives: str | Path | HardNegatives | None = None,
     confusions: str | Path | None = None,
     negative_slices: int | None = 1,
+    run_offs: bool = False,
 ) -> ExportManifest:
     """Write the training examples of `gold` (a JSONL/Parquet file of gold rows, or the rows)
     for `schema` to `output_dir`, and return its manifest.
@@ -118,7 +120,9 @@ def export_training_data(
     (or results file) over the same gold rows, whose confusions on the training documents rank
     hard negatives after the dictionary's; `negative_slices` the slices of absent labels per
     document beyond those holding its gold (None: every slice the job asks;
-    `customize.negatives`). Configuration errors raise (`ConfigError`, `SchemaError`,
+    `customize.negatives`); `run_offs` adds the entity-type run-off about each gold mention
+    (NER with the run-off on: `customize.training_examples.run_off_examples`), which the job
+    asks about mentions several slices claimed. Configuration errors raise (`ConfigError`, `SchemaError`,
     `HardNegativesError`, `ValueError`); bad rows and examples become `problems`.
     """
     if not 0 <= dev_fraction < 1:
@@ -159,11 +163,16 @@ def export_training_data(
         examples, left_out = document_examples(
             doc.id, doc.text, doc.gold, resolved, fmt, settings, asked
         )
+        if run_offs and prompt.entity_type_run_off:
+            extra, more_left_out = run_off_examples(
+                doc.id, doc.text, doc.gold, resolved, fmt, settings
+            )
+            examples, left_out = [*examples, *extra], [*left_out, *more_left_out]
         problems.extend(str(problem) for problem in left_out)
         for example in examples:
             row = _example_row(example, doc, split[doc.id], fmt.name, resolved, positives)
             written[split[doc.id]].append(row)
-            stages[example.slice.stage] += 1
+            stages["entity_type" if example.slice.span else example.slice.stage] += 1
 
     output.mkdir(parents=True, exist_ok=True)
     for name, lines in written.items():
@@ -200,6 +209,7 @@ def export_training_data(
             "confusions": {"source": str(confusions), **confused.to_dict()} if confused else None,
             "ranked": sampler.hard,
         },
+        "run_offs": run_offs and prompt.entity_type_run_off,
         "counts": {
             "documents": {
                 name: sum(1 for doc in documents if split[doc.id] == name) for name in SPLITS

@@ -35,10 +35,11 @@ from typing import Any
 
 from ie_batch.extraction.extractor import ExtractionSettings
 from ie_batch.parsing import SliceRecords, ground_records
-from ie_batch.prompts import Prompt, PromptFormat
+from ie_batch.prompts import Prompt, PromptFormat, render_entity_type
 from ie_batch.prompts.staging import second_stage, staged
 from ie_batch.results import DocumentResult
-from ie_batch.schema import Anchor, AnySchema, SchemaSlice, TaskKind
+from ie_batch.schema import Anchor, AnySchema, NerSchema, SchemaSlice, TaskKind
+from ie_batch.schema.rotation import entity_type_slice
 
 #: The field of each task's schema that holds its labels.
 _LABEL_FIELD = {
@@ -142,6 +143,53 @@ def document_examples(
             else:
                 problems.append(ExampleProblem(doc_id, slice_.key, reason or ""))
     return _one_answer_per_prompt(doc_id, examples, problems)
+
+
+def run_off_examples(
+    doc_id: str,
+    text: str,
+    gold: DocumentResult,
+    schema: AnySchema,
+    fmt: PromptFormat,
+    settings: ExtractionSettings,
+) -> tuple[list[SliceExample], list[ExampleProblem]]:
+    """The entity-type run-off (`prompts.entity_type`) about each gold mention the text holds as
+    a whole word, answered with its gold type: the job asks it about the mentions that several
+    one-type slices claimed, with every type of the schema as candidates in the order the slices
+    ask them, so the prompt is the job's whichever slices claimed the mention. A mention whose
+    text the gold gives two types has no one answer and is reported; nothing for other tasks."""
+    if not isinstance(schema, NerSchema):
+        return [], []
+    order = [name for s in first_slices(schema, fmt, settings, doc_id) for name in s.label_names]
+    grounded = ground_records(
+        SliceRecords(entities=list(gold.entities)), text, keep_ungrounded=False
+    ).entities
+    types: dict[str, list[str]] = {}
+    for entity in grounded:
+        if entity.start is not None and entity.type in order:
+            types.setdefault(entity.text, []).append(entity.type)
+    examples: list[SliceExample] = []
+    problems: list[ExampleProblem] = []
+    for number, (span, found) in enumerate(types.items(), start=1):
+        key = f"type.{number}"
+        slice_ = entity_type_slice(schema, span, order, check=schema.verify_mentions)
+        if slice_ is None:  # one type and nothing to check: the job never asks
+            continue
+        if len(set(found)) > 1:
+            problems.append(
+                ExampleProblem(
+                    doc_id, key, f"the gold gives {span!r} the types {sorted(set(found))}"
+                )
+            )
+            continue
+        value = {"type": found[0]}
+        prompt = render_entity_type(text, slice_)
+        broken = _schema_violation(value, prompt.answer_schema)
+        if broken:
+            problems.append(ExampleProblem(doc_id, key, f"the run-off answer {value}: {broken}"))
+            continue
+        examples.append(SliceExample(key, slice_, prompt, answer_text(value)))
+    return examples, problems
 
 
 def _one_answer_per_prompt(
