@@ -41,7 +41,7 @@ class TokenizingEngine(FakeEngine):
     """Answers at once (the lexicon's answer), counts tokens as the real engine does."""
 
     def __init__(self, config: EngineConfig) -> None:
-        super().__init__(LEXICON, config.max_model_len, config.max_tokens)
+        super().__init__(LEXICON, config.max_model_len, config.max_tokens, keep_prompts=False)
         self.counter = TokenCounter.from_config(config)
 
     def count_tokens(self, prompt: Prompt) -> int:

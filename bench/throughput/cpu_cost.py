@@ -58,7 +58,7 @@ class InstantEngine(FakeEngine):
     """Answers at once; takes each prompt's token ids as `VllmEngine` hands them to vLLM."""
 
     def __init__(self, answers: GoldAnswers, config: EngineConfig) -> None:
-        super().__init__(answers, config.max_model_len, config.max_tokens)
+        super().__init__(answers, config.max_model_len, config.max_tokens, keep_prompts=False)
         self.tokens: PromptTokenizer = TokenCounter.from_config(config)._tokens
 
     def count_tokens(self, prompt: Prompt) -> int:

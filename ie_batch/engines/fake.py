@@ -27,8 +27,11 @@ class FakeEngine(Engine):
         max_model_len: int = 4096,
         max_tokens: int = 256,
         delay_s: float = 0.0,
+        keep_prompts: bool = True,
     ) -> None:
         self.answer_fn = answer_fn
+        #: tests read `prompts_seen`; a bench of millions of prompts must not keep them all
+        self.keep_prompts = keep_prompts
         self.delay_s = delay_s  # per prompt, awaited: batches in flight overlap as on a real engine
         self.max_model_len = max_model_len
         self.max_tokens = max_tokens
@@ -44,7 +47,8 @@ class FakeEngine(Engine):
         await asyncio.sleep(self.delay_s * len(prompts))  # yield like a real engine would
         outputs = []
         for prompt in prompts:
-            self.prompts_seen.append(prompt)
+            if self.keep_prompts:
+                self.prompts_seen.append(prompt)
             try:
                 text = self.answer_fn(prompt)
             except EngineDead:
