@@ -1,10 +1,10 @@
 """Throughput of the ie_batch job against raw vLLM, Ray Data LLM and a naive plan, on the same
 documents in one run. Not in CI.
 
-    .venv/bin/python -m bench.throughput --dataset conll2003-valid --limit 32
-    .venv/bin/python -m bench.throughput --dataset bbc-news-dev --limit 32
-    .venv/bin/python -m bench.throughput --dataset examples/corpus/en/finance.jsonl \\
-        --schema finance_events_en
+    .venv/bin/python -m bench.throughput --dataset conll2003-valid --limit 32     # NER
+    .venv/bin/python -m bench.throughput --dataset bbc-news-dev --limit 32        # classification
+    .venv/bin/python -m bench.throughput --dataset peoples-daily-dev --schema re_zh_duie
+    .venv/bin/python -m bench.throughput --dataset conll2003-valid --schema finance_events_en
 
 Modes, run one after another in this process (each engine stopped before the next starts):
 (b) the job, its engine recording every prompt; (a) raw vLLM `LLM.generate` on exactly those
@@ -12,6 +12,10 @@ prompts (the limit); (c) `ray.data.llm`'s processor on them, one row per prompt,
 document; (d) one prompt per document asking every label, on raw vLLM. Each prints docs/s,
 generated and total tokens/s, prompts and tokens per document, prefix-cache hit rate and engine
 start; then the ratios (b)/(a), (b)/(c), (b)/(d). `results.json` goes to `--output`.
+
+Every mode runs the job's engine section (`--engine` overrides it for all of them) with the
+scheduler limits the job's engine resolves (`--llm-defaults`: (a) and (d) with `LLM`'s own).
+A document set given with another task's `--schema` is asked that schema (its gold dropped).
 """
 
 from __future__ import annotations
@@ -82,6 +86,21 @@ def guarded(mode: str, run: Callable[[], ModeFigures], documents: int) -> ModeFi
     return figures
 
 
+def revision() -> str:
+    """The checkout's commit, marked when the working tree has changes (the job's code is
+    whatever the tree holds when the bench runs)."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "ie_batch")
+    return git("rev-parse", "--short", "HEAD") + (
+        " + uncommitted ie_batch changes" if dirty else ""
+    )
+
+
 def read_prompts(path: Path) -> list[dict[str, Any]]:
     with path.open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
@@ -131,6 +150,11 @@ def main() -> None:
         type=int,
         default=64,
         help="Rows per batch of ray.data.llm's engine stage.",
+    )
+    parser.add_argument(
+        "--llm-defaults",
+        action="store_true",
+        help="(a) and (d) with LLM's own scheduler limits, not the job engine's.",
     )
     parser.add_argument(
         "--ray-engine-only",
@@ -192,7 +216,11 @@ def main() -> None:
 
         results.append(
             guarded(
-                "a", lambda: run_llm_generate("a", prompts, engine, len(documents)), len(documents)
+                "a",
+                lambda: run_llm_generate(
+                    "a", prompts, engine, len(documents), llm_defaults=args.llm_defaults
+                ),
+                len(documents),
             )
         )
     if "c" in modes:
@@ -218,7 +246,9 @@ def main() -> None:
 
         def naive() -> ModeFigures:
             asked = naive_prompts(documents, resolve_schema(schema), engine, config.prompt)
-            return run_llm_generate("d", asked, engine, len(documents))
+            return run_llm_generate(
+                "d", asked, engine, len(documents), llm_defaults=args.llm_defaults
+            )
 
         results.append(guarded("d", naive, len(documents)))
     ray.shutdown()
@@ -226,7 +256,10 @@ def main() -> None:
     results.sort(key=lambda f: f.mode)
     ratio_rows = ratios(results)
     print()
-    print(f"{args.dataset}, schema {Path(schema).stem}, {len(documents)} documents")
+    print(
+        f"{args.dataset}, schema {Path(schema).stem}, {len(documents)} documents, "
+        f"ie_batch at {revision()}"
+    )
     print(table(results))
     print()
     print(ratio_lines(ratio_rows))
@@ -240,6 +273,7 @@ def main() -> None:
         "command": shlex.join(
             [sys.executable.rsplit("/", 1)[-1], "-m", "bench.throughput", *sys.argv[1:]]
         ),
+        "revision": revision(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
         "dataset": args.dataset,
         "schema": schema,

@@ -82,7 +82,9 @@ def run_recorded_job(
         seconds=recording.generate_seconds,
         engine_start_s=recording.engine_start_s,
         wall_s=wall,
-        error_prompts=total.error_rows,
+        error_prompts=sum(len(errors or ()) for errors in table.column("errors").to_pylist())
+        if table.num_rows
+        else 0,
         note=f"job wall - engine start: {wall - recording.engine_start_s:.1f} s; "
         f"{len(recording.calls)} generate calls; error rows {total.error_rows}"
         + ("" if report.ok else f"; shards failed: {report.failed}"),

@@ -5,6 +5,11 @@ job's engine (same arguments, same CPU environment variables), so the only diffe
 the API: every prompt handed to vLLM's scheduler at once, no Ray, no parsing, no second round
 waiting for the first. With the job's own prompts that is the limit the job is measured
 against.
+
+One setting needs care: vLLM picks its scheduler's batch limits by who builds the engine. On CPU
+`LLM` takes 256 sequences and 4,096 tokens per step, the `AsyncLLMEngine` the job (and Ray Data
+LLM) builds 128 and 2,048. By default the limits the job's engine resolves are passed to `LLM`
+explicitly, so the engines are the same; `llm_defaults=True` keeps `LLM`'s own.
 """
 
 from __future__ import annotations
@@ -36,6 +41,22 @@ def engine_options(config: EngineConfig) -> dict[str, Any]:
         options["quantization"] = config.quantization
     options.update(config.engine_kwargs)
     return options
+
+
+def job_scheduler_limits(options: dict[str, Any]) -> dict[str, int]:
+    """The scheduler's batch limits the job's engine resolves for `options` (an
+    `AsyncLLMEngine` built by `from_engine_args`), unless `options` sets them."""
+    from vllm import AsyncEngineArgs
+    from vllm.usage.usage_lib import UsageContext
+
+    scheduler = (
+        AsyncEngineArgs(**options).create_engine_config(UsageContext.ENGINE_CONTEXT)
+    ).scheduler_config
+    limits = {
+        "max_num_seqs": scheduler.max_num_seqs,
+        "max_num_batched_tokens": scheduler.max_num_batched_tokens,
+    }
+    return {key: value for key, value in limits.items() if key not in options}
 
 
 def cpu_environment(config: EngineConfig) -> dict[str, str]:
@@ -76,19 +97,27 @@ def token_ids(texts: Sequence[str], config: EngineConfig) -> list[list[int]]:
 
 
 def run_llm_generate(
-    mode: str, prompts: Sequence[dict[str, Any]], config: EngineConfig, documents: int
+    mode: str,
+    prompts: Sequence[dict[str, Any]],
+    config: EngineConfig,
+    documents: int,
+    llm_defaults: bool = False,
 ) -> ModeFigures:
     """Start an engine, generate every prompt ({"text", "answer_schema"}) in one call, stop
     it. The prompts go in as token ids, tokenized before the clock starts (the limit pays no
-    tokenization); engine start is timed apart from the generation."""
+    tokenization); engine start is timed apart from the generation. The scheduler's limits
+    are the job engine's unless `llm_defaults` (see the module's docstring)."""
     from vllm import LLM
 
     started = time.perf_counter()
     inputs = [{"prompt_token_ids": ids} for ids in token_ids([p["text"] for p in prompts], config)]
     params = [sampling_params(config, p["answer_schema"]) for p in prompts]
     os.environ.update(cpu_environment(config))
+    options = engine_options(config)
+    limits = {} if llm_defaults else job_scheduler_limits(options)
     building = time.perf_counter()
-    llm = LLM(**engine_options(config))
+    llm = LLM(**options, **limits)
+    scheduler = llm.llm_engine.vllm_config.scheduler_config
     engine_start = time.perf_counter() - building
     generating = time.perf_counter()
     outputs = llm.generate(inputs, params, use_tqdm=False)
@@ -103,6 +132,10 @@ def run_llm_generate(
         seconds=seconds,
         engine_start_s=engine_start,
         error_prompts=sum(1 for o in outputs if not o.outputs),
+        note=f"scheduler: max_num_seqs {scheduler.max_num_seqs}, max_num_batched_tokens "
+        f"{scheduler.max_num_batched_tokens} ("
+        + ("LLM's own defaults" if llm_defaults else "the job engine's")
+        + ")",
     )
     _stop_core(llm)
     del llm, outputs

@@ -123,7 +123,7 @@ def run_processor(
     first = min(row["started"] for row in rows)
     return ModeFigures(
         mode="c",
-        documents=len(per_document),
+        documents=documents,  # documents with the same text share one group
         prompts=len(rows),
         prompt_tokens=sum(row["prompt_tokens"] for row in rows),
         completion_tokens=sum(row["completion_tokens"] for row in rows),
@@ -131,7 +131,8 @@ def run_processor(
         seconds=max(row["done"] for row in rows) - first,
         engine_start_s=first - execution_started,
         wall_s=time.perf_counter() - started,
-        note="prefix-cache hits are not in ray.data.llm's output rows; "
+        note=f"{len(per_document)} document groups; prefix-cache hits are not in "
+        "ray.data.llm's output rows; "
         + ("tokenize/detokenize stages on" if stages else "the engine tokenizes/detokenizes"),
     )
 

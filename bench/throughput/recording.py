@@ -127,7 +127,8 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
 def assign_documents(prompts: list[dict[str, Any]], documents: Sequence[dict[str, Any]]) -> None:
     """Set each prompt's "document" (the id) from the text it holds: the document whose whole
     text it contains (the longest, should one document's text hold another's), else, for a
-    window of a long document, the one that contains the window's start. None when neither."""
+    window of a long document, the one that contains the window's start. None when neither.
+    Documents with the same text (data sets have duplicates) get the first one's id."""
     by_length = sorted(documents, key=lambda doc: len(doc["text"]), reverse=True)
     for prompt in prompts:
         text = prompt["text"]
