@@ -92,9 +92,8 @@ class PromptTokenizer:
 
     def __init__(self, tokenizer: Any) -> None:
         self._tokenizer = tokenizer
-        self._backend = getattr(
-            tokenizer, "backend_tokenizer", None
-        )  # a fast tokenizer's Rust core
+        #: a fast tokenizer's Rust core, called without transformers' per-call wrapping
+        self._backend = getattr(tokenizer, "backend_tokenizer", None)
         self._frames: dict[tuple[str, ...], ChatFrame | None] = {}
         self._lock = threading.Lock()
         self._asked = 0
@@ -123,14 +122,16 @@ class PromptTokenizer:
         with self._lock:
             check = self._asked % CHECK_EVERY == 0  # the first prompt, then one in CHECK_EVERY
             self._asked += 1
-        if check and self._encode(prefix + suffix) != ids:
+        if not check:
+            return ids
+        whole = self._encode(prefix + suffix)
+        if whole != ids:
             logging.getLogger(__name__).warning(
                 "ie_batch: this tokenizer does not cut prompts where their document ends; "
                 "prompts are tokenized whole from now on"
             )
             self._splitting = False
-            return self._encode(prefix + suffix)
-        return ids
+        return whole
 
     def count(self, prompt: Prompt) -> int:
         return len(self.ids(prompt))

@@ -232,12 +232,12 @@ class BatchExtractor:
         first stage found each trigger or subject in; one per anchor even where overlapping
         windows both found it."""
         follow_ups: list[_Job] = []
-        asked: set[tuple[int, SchemaSlice]] = set()
+        asked: set[SchemaSlice] = set()  # `answered` holds one document's jobs
         for job, part in answered:
             for slice_ in second_stage(part):
-                if (job.document, slice_) in asked:
+                if slice_ in asked:
                     continue
-                asked.add((job.document, slice_))
+                asked.add(slice_)
                 prompt = self.format.render(job.window.text, slice_)
                 if not self.fitter.fits(prompt):
                     parts.append(
