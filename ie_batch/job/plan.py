@@ -1,8 +1,8 @@
 """The job as a Ray Data plan: read shards -> extract in an actor pool -> write.
 
     read (one streaming task per shard, rows numbered, blocks of `pool.batch_size` rows)
-      -> map_batches(ExtractionStage, actor pool; async, several batches in flight per actor;
-                     one read block is one batch)
+      -> map_batches(ExtractionStage, actor pool; async, `pool.batches_in_flight` batches
+                     running at once per actor; one read block is one batch)
       -> map_batches(write_results)     scored Parquet parts + error sidecars, staged; one
                                         summary row per (shard, part)
 
@@ -100,6 +100,9 @@ def add_extraction(
             min_size=pool.min_actors,
             max_size=max(pool.min_actors, pool.max_actors),
             max_tasks_in_flight_per_actor=pool.batches_in_flight,
+            # and as many run at once: the stage is async, its batches wait on the engine
+            # together (without this an actor runs one Ray Data task at a time)
+            max_concurrent_calls_per_actor=pool.batches_in_flight,
         ),
         # an actor calling an OpenAI-compatible server holds no GPU, the server does (the
         # configuration refuses pool.num_gpus for it); its concurrency is the engine's, not Ray's

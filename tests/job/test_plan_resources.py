@@ -54,6 +54,7 @@ def test_a_gpu_pool_asks_for_its_gpus_and_cpus_per_actor_and_scales_between_its_
     pool = request["compute"]
     assert (pool.min_size, pool.max_size) == (1, 4)
     assert pool.max_tasks_in_flight_per_actor == 3  # batches in flight, so the engine never idles
+    assert pool.max_concurrent_calls_per_actor == 3  # and running at once, not queued
     assert request["batch_size"] == 32
     # an actor that died is restarted, and its batch is not retried in place
     assert request["max_restarts"] == EXTRACTION_ACTOR_MAX_RESTARTS

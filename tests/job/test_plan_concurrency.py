@@ -1,0 +1,96 @@
+"""How many batches one extraction actor runs at once: `pool.batches_in_flight` of them
+(ie_batch.job.plan). On a local Ray, with a fake engine that logs when each document's prompts start and end waiting on it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+
+import pytest
+
+from ie_batch.config import config_from_data
+from ie_batch.engines.fake import FakeEngine, LexiconAnswers
+from ie_batch.job.run import run_job
+
+pytestmark = pytest.mark.ray
+
+SHARDS = 8
+IN_FLIGHT = 3
+#: Each document's text names its day, which tells its prompts apart from the others'.
+DAY = re.compile(r"day \d+")
+
+
+class _LoggingEngine(FakeEngine):
+    """Appends `+` when a generate call starts and `-` when it ends, with the document it asks
+    about, to a file the test reads: the actor is another process."""
+
+    def __init__(self, log: str) -> None:
+        super().__init__(LexiconAnswers(entities={"person": ["Tim Cook"]}), delay_s=0.05)
+        self.log = log
+
+    def _write(self, mark: str, prompts) -> None:
+        documents = sorted(
+            {
+                DAY.search(message.content).group(0)
+                for p in prompts
+                for message in p.messages
+                if DAY.search(message.content)
+            }
+        )
+        with open(self.log, "a", encoding="utf-8") as out:
+            out.write(json.dumps([mark, time.monotonic(), documents]) + "\n")
+
+    async def generate(self, prompts):
+        self._write("+", prompts)
+        try:
+            return await super().generate(prompts)
+        finally:
+            self._write("-", prompts)
+
+
+class _LoggingFactory:
+    def __init__(self, log: str) -> None:
+        self.log = log
+
+    def __call__(self, config: object, num_gpus: float = 0) -> _LoggingEngine:
+        return _LoggingEngine(self.log)
+
+
+def _peak_documents_in_flight(log: str) -> int:
+    """The most documents with a generate call under way at one time."""
+    events = [json.loads(line) for line in open(log, encoding="utf-8")]
+    calls: dict[str, int] = {}
+    peak = 0
+    for mark, _, documents in sorted(events, key=lambda event: (event[1], event[0] == "+")):
+        for document in documents:
+            calls[document] = calls.get(document, 0) + (1 if mark == "+" else -1)
+        peak = max(peak, sum(1 for count in calls.values() if count > 0))
+    return peak
+
+
+def test_one_actor_runs_batches_in_flight_batches_at_once(ray_runtime, tmp_path):
+    # one row per shard, so each read block, and so each batch, is one document however Ray
+    # Data shapes or splits blocks: documents waiting together are batches running together
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    for i in range(SHARDS):
+        row = {"id": f"r{i}", "text": f"Tim Cook spoke on day {i}."}
+        (corpus / f"s{i}.jsonl").write_text(json.dumps(row) + "\n")
+    config = config_from_data(
+        {
+            "input": {"paths": [str(corpus)]},
+            "schemas": ["news_ner_en"],
+            "output": str(tmp_path / "out"),
+            "pool": {"batches_in_flight": IN_FLIGHT, "max_actors": 1},
+        }
+    )
+    log = str(tmp_path / "calls.jsonl")
+    report = run_job(config, engine_factory=_LoggingFactory(log), print_report=False)
+
+    assert report.total.rows == SHARDS and report.total.error_rows == 0
+    assert os.path.getsize(log) > 0
+    peak = _peak_documents_in_flight(log)
+    assert peak > 1, "the actor ran one batch at a time"
+    assert peak <= IN_FLIGHT
