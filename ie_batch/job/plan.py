@@ -1,16 +1,17 @@
 """The job as a Ray Data plan: read shards -> extract in an actor pool -> write.
 
-    read (one streaming task per shard, rows numbered, blocks of `pool.batch_size` rows)
+    read (one streaming task per shard, rows numbered)
+      -> repartition(target_num_rows_per_block=pool.batch_size)   batches, each of one shard
       -> map_batches(ExtractionStage, actor pool; async, `pool.batches_in_flight` batches
-                     running at once per actor; one read block is one batch)
+                     running at once per actor; one block is one batch)
       -> map_batches(write_results)     scored Parquet parts + error sidecars, staged; one
                                         summary row per (shard, part)
 
 No shuffle: results stream to storage as batches finish. The plan is lazy; `run` drains it.
 
-A batch is one read block, never rows of two blocks put together: blocks of different shards
-may have columns of different types (a column that is a number in one file and text in another),
-which Ray Data cannot concatenate; a block on its own always works.
+A batch is one block of the repartition, never rows of two shards put together: blocks of
+different shards may have columns of different types (a column that is a number in one file and
+text in another), which Ray Data cannot concatenate; a block on its own always works.
 """
 
 from __future__ import annotations
@@ -46,6 +47,36 @@ def build_plan(
     A batch that fails (its actor died, a stage raised) is dropped, not retried in place and
     not fatal: the driver finds its rows missing from the parts and asks them again in smaller
     batches (`job.run`), which is how a row that kills its actor every time is isolated."""
+    dataset = read_batches(config, in_fs, shards, limits, only_rows)
+    dataset = add_extraction(dataset, config, engine_factory, whole_blocks=True, registry=registry)
+    return dataset.map_batches(
+        write_results,
+        fn_kwargs={"config": config},
+        batch_format="pyarrow",
+        batch_size=None,
+        num_cpus=WRITE_TASK_CPUS,
+    )
+
+
+def read_batches(
+    config: JobConfig,
+    in_fs: Any,
+    shards: list[Shard],
+    limits: dict[str, int | None],
+    only_rows: dict[str, frozenset[int]] | None = None,
+) -> Any:
+    """The shards' rows as blocks of `pool.batch_size` rows (fewer at a shard's end), each of
+    one shard: a block is a batch, and a task of the extraction pool.
+
+    A read task yields its shard in tables of `batch_size` rows, but Ray Data shapes a task's
+    output to `target_max_block_size` (128 MiB), which merges them back into one block per
+    shard, then splits those blocks evenly when there are fewer read tasks than it wants. Left
+    so, a batch would be a whole shard or a fraction of it: an actor's death would cost every
+    row of it, and the halving retries (`job.run`) could never isolate a poison row. So the
+    read keeps one block per shard (`override_num_blocks`) and a streaming repartition makes
+    the batches: it cuts each block on its own and never joins two (one cheap task per read
+    block; blocks of different shards may have columns of different types, which could not be
+    joined anyway)."""
     import ray
 
     from ie_batch.io.layout import OutputLayout
@@ -62,16 +93,10 @@ def build_plan(
             only_rows=only_rows,
         ),
         num_cpus=READ_TASK_CPUS,
+        override_num_blocks=max(1, len(shards)),
     )
     dataset.context.max_errored_blocks = -1
-    dataset = add_extraction(dataset, config, engine_factory, whole_blocks=True, registry=registry)
-    return dataset.map_batches(
-        write_results,
-        fn_kwargs={"config": config},
-        batch_format="pyarrow",
-        batch_size=None,
-        num_cpus=WRITE_TASK_CPUS,
-    )
+    return dataset.repartition(target_num_rows_per_block=config.pool.batch_size)
 
 
 def add_extraction(

@@ -1,5 +1,6 @@
-"""How many batches one extraction actor runs at once: `pool.batches_in_flight` of them
-(ie_batch.job.plan). On a local Ray, with a fake engine that logs when each document's prompts start and end waiting on it."""
+"""The batches of the plan (ie_batch.job.plan): `pool.batch_size` rows of one shard each, and
+`pool.batches_in_flight` of them running at once on one extraction actor. On a local Ray; the
+engine is a fake that logs when each document's prompts start and end waiting on it."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ import os
 import re
 import time
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from ie_batch.config import config_from_data
 from ie_batch.engines.fake import FakeEngine, LexiconAnswers
+from ie_batch.io.shards import list_shards
+from ie_batch.job.columns import SHARD_COLUMN
+from ie_batch.job.plan import read_batches
 from ie_batch.job.run import run_job
 
 pytestmark = pytest.mark.ray
@@ -94,3 +100,43 @@ def test_one_actor_runs_batches_in_flight_batches_at_once(ray_runtime, tmp_path)
     peak = _peak_documents_in_flight(log)
     assert peak > 1, "the actor ran one batch at a time"
     assert peak <= IN_FLIGHT
+
+
+def test_batches_are_batch_size_rows_of_one_shard_however_ray_data_shapes_blocks(
+    ray_runtime, tmp_path
+):
+    # Ray Data merges a read task's tables into one block and splits blocks when read tasks
+    # are few; the plan's batches must still be batch_size rows, and never two shards' rows
+    # (an `id` column is an integer in one shard, text in another, a float in the Parquet one)
+    corpus = tmp_path / "in"
+    corpus.mkdir()
+    sizes = {"a": 50, "b": 3, "c": 17}
+    for name, count in sizes.items():
+        rows = [{"id": i if name != "b" else str(i), "text": f"{name} {i}"} for i in range(count)]
+        (corpus / f"{name}.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
+    table = pa.Table.from_pylist([{"id": i + 0.5, "text": f"p {i}"} for i in range(40)])
+    pq.write_table(table, corpus / "p.parquet")
+    sizes["p"] = 40
+    config = config_from_data(
+        {
+            "input": {"paths": [str(corpus)]},
+            "schemas": ["news_ner_en"],
+            "output": str(tmp_path / "out"),
+            "pool": {"batch_size": 16},
+        }
+    )
+    listing = list_shards(config.input.paths)
+    dataset = read_batches(
+        config, listing.fs, listing.shards, {s.name: None for s in listing.shards}
+    )
+
+    batches: dict[str, list[int]] = {}
+    for block in dataset.iter_batches(batch_size=None, batch_format="pyarrow"):
+        (shard,) = set(block.column(SHARD_COLUMN).to_pylist())
+        batches.setdefault(shard, []).append(block.num_rows)
+    assert {shard: sorted(rows, reverse=True) for shard, rows in batches.items()} == {
+        "a": [16, 16, 16, 2],
+        "b": [3],
+        "c": [16, 1],
+        "p": [16, 16, 8],
+    }
