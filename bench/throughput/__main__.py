@@ -146,6 +146,13 @@ def main() -> None:
         help="The job's pool.batch_size (default: the job's default).",
     )
     parser.add_argument(
+        "--pool",
+        type=json.loads,
+        default=None,
+        help="JSON overrides of the job's pool section, e.g. "
+        '\'{"batches_in_flight": 8, "max_waiting_prompts": 128}\'.',
+    )
+    parser.add_argument(
         "--ray-batch-size",
         type=int,
         default=64,
@@ -188,7 +195,7 @@ def main() -> None:
     output.mkdir(parents=True, exist_ok=True)
     work = Path(args.work or tempfile.mkdtemp(prefix="ie_batch_throughput_"))
     documents, schema = load_documents(args.dataset, args.schema, args.limit, args.data_dir, work)
-    config = job_config(documents, schema, work, args.batch_size, args.engine)
+    config = job_config(documents, schema, work, args.batch_size, args.engine, args.pool)
     engine = config.engine
     print(
         f"bench.throughput: {len(documents)} documents of {args.dataset}, schema {schema}, "
@@ -279,6 +286,7 @@ def main() -> None:
         "schema": schema,
         "documents": len(documents),
         "engine": engine.model_dump(),
+        "pool": config.pool.model_dump(),
         "modes": [f.to_dict() for f in results],
         "ratios": ratio_rows,
         "work": str(work),

@@ -26,9 +26,11 @@ def job_config(
     work: Path,
     batch_size: int | None,
     engine: dict[str, Any] | None = None,
+    pool_overrides: dict[str, Any] | None = None,
 ) -> JobConfig:
     """The job over `documents` with ie_batch's defaults, one engine actor; `engine` overrides
-    fields of its engine section (every mode runs with that section)."""
+    fields of its engine section (every mode runs with that section), `pool_overrides` fields
+    of its pool section (the job's knobs, for their curves)."""
     from ie_batch.config import config_from_data
 
     shard = work / "input" / "documents.jsonl"
@@ -39,6 +41,7 @@ def job_config(
     pool: dict[str, Any] = {"min_actors": 1, "max_actors": 1}
     if batch_size:
         pool["batch_size"] = batch_size
+    pool.update(pool_overrides or {})
     data = {
         "input": {"paths": [str(shard.parent)]},
         "schemas": [schema],
