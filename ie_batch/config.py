@@ -70,7 +70,12 @@ class EngineConfig(_Section):
     structured_outputs: bool = Field(
         default=True, description="Constrain every answer to its slice's JSON schema."
     )
-    dtype: str = Field(default="auto", description="Model dtype passed to vLLM.")
+    dtype: str = Field(
+        default="auto",
+        description="Model dtype passed to vLLM; `auto` is the checkpoint's own, except on a CPU "
+        "without bfloat16 instructions (no AVX-512 BF16/AMX), where it is float32: emulated "
+        "bfloat16 is tens of times slower there.",
+    )
     quantization: str | None = Field(default=None, description="vLLM quantization method.")
     tensor_parallel_size: int = Field(
         default=1,

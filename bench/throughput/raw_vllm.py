@@ -22,6 +22,7 @@ from typing import Any
 
 from bench.throughput.figures import ModeFigures
 from ie_batch.config import EngineConfig
+from ie_batch.engines.cpu_dtype import engine_dtype
 
 
 def engine_options(config: EngineConfig) -> dict[str, Any]:
@@ -30,7 +31,7 @@ def engine_options(config: EngineConfig) -> dict[str, Any]:
 
     options: dict[str, Any] = {
         "model": resolve_model(config.model),
-        "dtype": config.dtype,
+        "dtype": engine_dtype(config.dtype, on_gpu=False),  # as the job's engine on CPU
         "max_model_len": config.max_model_len,
         "enable_prefix_caching": config.enable_prefix_caching,
         "tensor_parallel_size": config.tensor_parallel_size,

@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from ie_batch.config import EngineConfig
 from ie_batch.engines.base import Engine, EngineDead, EngineLoad, Generation
+from ie_batch.engines.cpu_dtype import engine_dtype
 from ie_batch.engines.embedded_model import resolve_model
 from ie_batch.engines.prompt_tokens import PromptTokenizer
 from ie_batch.prompts import Prompt
@@ -94,7 +95,7 @@ class VllmEngine(Engine):
         model = resolve_model(config.model)
         options: dict[str, Any] = {
             "model": model,
-            "dtype": config.dtype,
+            "dtype": engine_dtype(config.dtype, on_gpu=num_gpus > 0),
             "max_model_len": config.max_model_len,
             "enable_prefix_caching": config.enable_prefix_caching,
             "tensor_parallel_size": config.tensor_parallel_size,

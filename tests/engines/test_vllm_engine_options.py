@@ -139,6 +139,18 @@ def test_a_cpu_config_runs_eager_and_sizes_the_kv_cache_through_the_environment(
     assert os.environ["VLLM_CPU_NUM_OF_RESERVED_CPU"] == "0"
 
 
+def test_auto_dtype_on_a_cpu_without_bfloat16_becomes_float32_and_not_on_a_gpu(
+    recorded, monkeypatch
+):
+    from ie_batch.engines import cpu_dtype
+
+    monkeypatch.setattr(cpu_dtype, "cpu_flags", lambda: frozenset({"avx", "avx2"}))
+    VllmEngine.from_config(EngineConfig(model="org/model"), num_gpus=0)
+    assert recorded.options["dtype"] == "float32"
+    VllmEngine.from_config(EngineConfig(model="org/model"), num_gpus=1)
+    assert recorded.options["dtype"] == "auto"
+
+
 def test_enforce_eager_set_in_the_config_wins_on_either_device(recorded):
     VllmEngine.from_config(EngineConfig(model="org/model", enforce_eager=True), num_gpus=1)
     assert recorded.options["enforce_eager"] is True
