@@ -22,6 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ie_batch.engines.cpu_dtype import engine_dtype
+
 #: The name the server serves the embedded model under (Hugging Face id shaped, as most are).
 SERVED_MODEL = "ie-batch/embedded"
 #: The context the server is started with; the tests' jobs use the same.
@@ -79,6 +81,9 @@ def running_server(log: Path, api_key: str | None = None) -> Iterator[RunningSer
         "--max-model-len",
         str(MAX_MODEL_LEN),
         "--enforce-eager",
+        # as the job's own engine picks on this CPU: emulated bfloat16 is tens of times slower
+        "--dtype",
+        engine_dtype("auto", on_gpu=False),
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
