@@ -38,12 +38,7 @@ class _LoggingEngine(FakeEngine):
 
     def _write(self, mark: str, prompts) -> None:
         documents = sorted(
-            {
-                DAY.search(message.content).group(0)
-                for p in prompts
-                for message in p.messages
-                if DAY.search(message.content)
-            }
+            {day for p in prompts for message in p.messages for day in DAY.findall(message.content)}
         )
         with open(self.log, "a", encoding="utf-8") as out:
             out.write(json.dumps([mark, time.monotonic(), documents]) + "\n")
@@ -116,7 +111,6 @@ def test_batches_are_batch_size_rows_of_one_shard_however_ray_data_shapes_blocks
         (corpus / f"{name}.jsonl").write_text("\n".join(json.dumps(row) for row in rows) + "\n")
     table = pa.Table.from_pylist([{"id": i + 0.5, "text": f"p {i}"} for i in range(40)])
     pq.write_table(table, corpus / "p.parquet")
-    sizes["p"] = 40
     config = config_from_data(
         {
             "input": {"paths": [str(corpus)]},
