@@ -36,6 +36,7 @@ from ie_batch.customize.training_record import (
     TrainingRecord,
     history_from_log,
 )
+from ie_batch.engines.cpu_dtype import cpu_lacks_bfloat16
 from ie_batch.engines.embedded_model import resolve_model
 
 CHECKPOINTS = "checkpoints"
@@ -108,15 +109,20 @@ def checkpoint_to_resume(options: TrainingOptions, checkpoints: Path) -> str | N
     return last
 
 
-def precision(choice: str, use_gpu: bool) -> tuple[str, str]:
-    """(device, dtype): bf16 on CPU (it halves the memory traffic, and the LoRA weights stay
-    float32 in peft) and on GPUs that support it; float32 otherwise or when asked."""
+def precision(
+    choice: str, use_gpu: bool, cpu_flags: frozenset[str] | None = None
+) -> tuple[str, str]:
+    """(device, dtype): bf16 where the hardware runs it (it halves the memory traffic, and the
+    LoRA weights stay float32 in peft); float32 on GPUs without it and on CPUs without bfloat16
+    instructions, where every bf16 matmul is emulated (`engines/cpu_dtype.py`), or when asked."""
     import torch
 
     device = "cuda" if use_gpu and torch.cuda.is_available() else "cpu"
     if choice != "auto":
         return device, choice
     if device == "cuda" and not torch.cuda.is_bf16_supported():
+        return device, "float32"
+    if device == "cpu" and cpu_lacks_bfloat16(cpu_flags):
         return device, "float32"
     return device, "bfloat16"
 

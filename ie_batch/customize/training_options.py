@@ -73,7 +73,10 @@ class TrainingOptions(BaseModel):
     )
     dtype: Literal["auto", "bfloat16", "float32"] = Field(
         default="auto",
-        description="'auto': bf16 on CPU and on GPUs that have it, float32 elsewhere.",
+        description=(
+            "'auto': bf16 on GPUs and CPUs that run it natively, float32 elsewhere (a CPU "
+            "without bfloat16 instructions emulates every bf16 matmul)."
+        ),
     )
     seed: int = Field(default=0, description="Seed of data order, dropout and initialisation.")
     resume: bool = Field(

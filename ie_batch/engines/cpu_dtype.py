@@ -31,12 +31,16 @@ def cpu_flags(cpuinfo: Path = CPUINFO) -> frozenset[str]:
     return frozenset()
 
 
+def cpu_lacks_bfloat16(flags: frozenset[str] | None = None) -> bool:
+    """True only for a CPU whose flags are known and name no bfloat16 instruction set; an
+    unknown CPU is given the benefit of the doubt."""
+    flags = cpu_flags() if flags is None else flags
+    return bool(flags) and not flags & BF16_CPU_FLAGS
+
+
 def engine_dtype(dtype: str, on_gpu: bool, flags: frozenset[str] | None = None) -> str:
     """The dtype to hand vLLM: `dtype` itself, except `auto` on a CPU known to lack bfloat16
     instructions, which becomes float32."""
-    if dtype != "auto" or on_gpu:
-        return dtype
-    flags = cpu_flags() if flags is None else flags
-    if not flags or flags & BF16_CPU_FLAGS:
-        return dtype  # an unknown CPU, or one that runs bfloat16: vLLM decides
+    if dtype != "auto" or on_gpu or not cpu_lacks_bfloat16(flags):
+        return dtype  # a GPU, an unknown CPU, or one that runs bfloat16: vLLM decides
     return "float32"

@@ -20,9 +20,13 @@ def test_an_output_inside_the_data_folder_and_a_rank_of_zero_are_refused(tmp_pat
         TrainingOptions(data_dir=tmp_path / "d", output=tmp_path / "o", rank=0)
 
 
-def test_bf16_on_cpu_unless_float32_is_asked():
+def test_bf16_on_a_cpu_that_runs_it_float32_on_one_that_emulates_it_or_when_asked():
     pytest.importorskip("torch")
     from ie_batch.customize.lora_training import precision
 
-    assert precision("auto", use_gpu=False) == ("cpu", "bfloat16")
-    assert precision("float32", use_gpu=False) == ("cpu", "float32")
+    avx512_bf16 = frozenset({"avx2", "avx512f", "avx512_bf16"})
+    avx2_only = frozenset({"avx", "avx2", "fma"})
+    assert precision("auto", use_gpu=False, cpu_flags=avx512_bf16) == ("cpu", "bfloat16")
+    assert precision("auto", use_gpu=False, cpu_flags=avx2_only) == ("cpu", "float32")
+    assert precision("bfloat16", use_gpu=False, cpu_flags=avx2_only) == ("cpu", "bfloat16")
+    assert precision("float32", use_gpu=False, cpu_flags=avx512_bf16) == ("cpu", "float32")
