@@ -1,7 +1,8 @@
 """Pacing an actor's batches by its engine's own signal, not by a fixed count alone.
 
-Ray Data hands an actor up to `pool.batches_in_flight` batches at once. Whether the engine needs
-another one is what its scheduler says: vLLM reports after every step how many requests it is
+An actor runs at most `pool.batches_in_flight` batches at once, of however many blocks Ray Data
+has handed it (the stage cuts each block into batches). Whether the engine needs another one is
+what its scheduler says: vLLM reports after every step how many requests it is
 decoding, how many wait for a slot, and how full its KV cache is (`Engine.load`). A batch whose
 prompts would only join a long queue, or push a nearly full KV cache into preempting running
 requests, waits here until the queue shortens; a queue that runs short lets the next batch in at
@@ -13,6 +14,7 @@ OpenAI-compatible client, the fake engine) are paced by `batches_in_flight` alon
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -38,21 +40,40 @@ class AdmissionLimits:
 class Admission:
     """The batches of one actor: how many are in flight, and the gate a new one passes."""
 
-    def __init__(self, engine: Engine | None, limits: AdmissionLimits) -> None:
+    def __init__(
+        self, engine: Engine | None, limits: AdmissionLimits, batches_in_flight: int | None = None
+    ) -> None:
         self.engine = engine
         self.limits = limits
+        self.batches_in_flight = batches_in_flight
         self.in_flight = 0
         self.held_seconds = 0.0  # how long batches waited for room, summed
+        self._slots: tuple[asyncio.AbstractEventLoop, asyncio.Semaphore] | None = None
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
-        """Wait for room in the engine, then hold a place among the batches in flight."""
-        held = asyncio.get_running_loop().time()
-        while self.in_flight and self.engine is not None and self.limits.full(self.engine.load()):
-            await asyncio.sleep(POLL_S)
-        self.held_seconds += asyncio.get_running_loop().time() - held
-        self.in_flight += 1
-        try:
-            yield
-        finally:
-            self.in_flight -= 1
+        """Wait for a place among the batches in flight and for room in the engine, then
+        hold the place."""
+        async with self._slot():
+            held = asyncio.get_running_loop().time()
+            while (
+                self.in_flight and self.engine is not None and self.limits.full(self.engine.load())
+            ):
+                await asyncio.sleep(POLL_S)
+            self.held_seconds += asyncio.get_running_loop().time() - held
+            self.in_flight += 1
+            try:
+                yield
+            finally:
+                self.in_flight -= 1
+
+    def _slot(self) -> asyncio.Semaphore | contextlib.nullcontext[None]:
+        """The semaphore of the running loop: a Ray actor has one loop for its life, but a
+        stage driven without Ray may see a new loop per call, and a semaphore is bound to the
+        loop it first waited on."""
+        if self.batches_in_flight is None:
+            return contextlib.nullcontext()
+        loop = asyncio.get_running_loop()
+        if self._slots is None or self._slots[0] is not loop:
+            self._slots = (loop, asyncio.Semaphore(self.batches_in_flight))
+        return self._slots[1]

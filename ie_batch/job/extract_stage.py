@@ -1,4 +1,4 @@
-"""The extraction stage: one Ray Data actor's work on one batch of input rows.
+"""The extraction stage: one Ray Data actor's work on one block of input rows.
 
 Input rows carry their shard and row number (`job.columns`); output rows are the same rows, in
 the same number and order, with the result columns added, gold columns renamed `gold_<name>`,
@@ -6,12 +6,14 @@ and the stage columns `_errors` (typed) and `_seconds` (each row's share of the 
 time). A row that cannot be processed (unreadable line, missing text, failed engine) still comes
 out, with its reasons in `errors`. The schemas `classifiers:` names are scored by their encoders
 and the others prompted through the engine (`extraction.classifying`); when no schema is left
-for the engine, none is started. Batches start as the engine has room for them (`job.admission`).
+for the engine, none is started. Ray Data hands the stage blocks; it cuts each into batches,
+which start as the actor's slots and the engine's room allow (`job.admission`).
 A plain async callable: tests drive it without Ray.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import sys
@@ -81,7 +83,7 @@ class ExtractionStage:
         )
         self.extractor = ClassifyingExtractor(extractor, classifiers)
         limits = AdmissionLimits(config.pool.max_waiting_prompts, config.pool.max_kv_cache_usage)
-        self.admission = Admission(self.engine, limits)
+        self.admission = Admission(self.engine, limits, config.pool.batches_in_flight)
 
     def __del__(self) -> None:
         # Ray Data drops its stage when the actor exits: stop the engine now, while its core
@@ -90,21 +92,38 @@ class ExtractionStage:
         if engine is not None:
             engine.shutdown()
 
-    async def __call__(self, batch: pa.Table) -> pa.Table:
-        started = time.perf_counter()
-        rows = batch.to_pylist()
-        documents, errors = self._documents(rows)
-        ready = [i for i, doc in enumerate(documents) if doc is not None]
-        outcomes: list[DocumentOutcome | None] = [None] * len(rows)
-        if ready:
-            try:
-                async with self.admission.batch():
+    async def __call__(self, block: pa.Table) -> pa.Table:
+        """`block` (one shard's rows) cut into batches of `pool.batch_size`, run as the
+        actor's slots allow; the first batch that raises cancels the block's others, so the
+        block is lost whole and asked again by the driver."""
+        size = self.config.pool.batch_size
+        if block.num_rows <= size:
+            return await self._batch(block)
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [
+                    group.create_task(self._batch(block.slice(start, size)))
+                    for start in range(0, block.num_rows, size)
+                ]
+        except BaseExceptionGroup as failed:  # a block fails as a one-batch block does
+            raise failed.exceptions[0] from None
+        return pa.concat_tables([task.result() for task in tasks])
+
+    async def _batch(self, batch: pa.Table) -> pa.Table:
+        async with self.admission.batch():
+            started = time.perf_counter()
+            rows = batch.to_pylist()
+            documents, errors = self._documents(rows)
+            ready = [i for i, doc in enumerate(documents) if doc is not None]
+            outcomes: list[DocumentOutcome | None] = [None] * len(rows)
+            if ready:
+                try:
                     results = await self.extractor.extract([documents[i] for i in ready])  # type: ignore[misc]
-            except EngineDead as exc:
-                _exit_for_a_new_engine(exc)
-            for i, outcome in zip(ready, results, strict=True):
-                outcomes[i] = outcome
-        seconds = (time.perf_counter() - started) / max(1, len(rows))
+                except EngineDead as exc:
+                    _exit_for_a_new_engine(exc)
+                for i, outcome in zip(ready, results, strict=True):
+                    outcomes[i] = outcome
+            seconds = (time.perf_counter() - started) / max(1, len(rows))
         return result_table(batch, rows, outcomes, errors, seconds, self.config.input.id_column)
 
     def _documents(

@@ -1,17 +1,24 @@
 """The job as a Ray Data plan: read shards -> extract in an actor pool -> write.
 
     read (one streaming task per shard, rows numbered)
-      -> repartition(target_num_rows_per_block=pool.batch_size)   batches, each of one shard
-      -> map_batches(ExtractionStage, actor pool; async, `pool.batches_in_flight` batches
-                     running at once per actor; one block is one batch)
+      -> repartition(target_num_rows_per_block=pool.block_rows)   blocks, each of one shard
+      -> map_batches(ExtractionStage, actor pool; async; each block cut into batches of
+                     `pool.batch_size`, `pool.batches_in_flight` batches running at once
+                     per actor)
       -> map_batches(write_results)     scored Parquet parts + error sidecars, staged; one
                                         summary row per (shard, part)
 
 No shuffle: results stream to storage as batches finish. The plan is lazy; `run` drains it.
 
-A batch is one block of the repartition, never rows of two shards put together: blocks of
-different shards may have columns of different types (a column that is a number in one file and
-text in another), which Ray Data cannot concatenate; a block on its own always works.
+A block, and so a batch, never holds rows of two shards: blocks of different shards may have
+columns of different types (a column that is a number in one file and text in another), which
+Ray Data cannot concatenate; a block on its own always works.
+
+Blocks are larger than batches because Ray Data's cost is per block: the driver keeps ~14 KB
+of bookkeeping and spends ~0.1 s of CPU per block (`bench.scale.ray_blocks`), so blocks of a
+16-row batch made a million rows 62,500 blocks, most of a GiB in the driver. The batch, not the
+block, is what error isolation works on: a block lost with its actor is asked again in blocks
+and batches of half the batch size (`job.run`).
 """
 
 from __future__ import annotations
@@ -65,18 +72,18 @@ def read_batches(
     limits: dict[str, int | None],
     only_rows: dict[str, frozenset[int]] | None = None,
 ) -> Any:
-    """The shards' rows as blocks of `pool.batch_size` rows (fewer at a shard's end), each of
-    one shard: a block is a batch, and a task of the extraction pool.
+    """The shards' rows as blocks of `pool.block_rows` rows (fewer at a shard's end), each of
+    one shard: a block is a task of the extraction pool.
 
     A read task yields its shard in tables of `batch_size` rows, but Ray Data shapes a task's
     output to `target_max_block_size` (128 MiB), which merges them back into one block per
     shard, then splits those blocks evenly when there are fewer read tasks than it wants. Left
-    so, a batch would be a whole shard or a fraction of it: an actor's death would cost every
-    row of it, and the halving retries (`job.run`) could never isolate a poison row. So the
-    read keeps one block per shard (`override_num_blocks`) and a streaming repartition makes
-    the batches: it cuts each block on its own and never joins two (one cheap task per read
-    block; blocks of different shards may have columns of different types, which could not be
-    joined anyway)."""
+    so, a block would be a whole shard or a fraction of it: an actor's death would cost every
+    row of it, and the halving retries (`job.run`), which shrink `block_rows` with the batch,
+    could never isolate a poison row. So the read keeps one block per shard
+    (`override_num_blocks`) and a streaming repartition cuts the blocks: it cuts each block on
+    its own and never joins two (one cheap task per read block; blocks of different shards may
+    have columns of different types, which could not be joined anyway)."""
     import ray
 
     from ie_batch.io.layout import OutputLayout
@@ -86,7 +93,7 @@ def read_batches(
         ShardDatasource(
             in_fs,
             shards,
-            batch_rows=config.pool.batch_size,
+            batch_rows=config.pool.block_rows,
             row_limits=limits,
             text_column=config.input.text_column,
             failures=OutputLayout.open(config.output, config.storage),
@@ -96,7 +103,7 @@ def read_batches(
         override_num_blocks=max(1, len(shards)),
     )
     dataset.context.max_errored_blocks = -1
-    return dataset.repartition(target_num_rows_per_block=config.pool.batch_size)
+    return dataset.repartition(target_num_rows_per_block=config.pool.block_rows)
 
 
 def add_extraction(
@@ -106,9 +113,10 @@ def add_extraction(
     whole_blocks: bool = False,
     registry: str | None = None,
 ) -> Any:
-    """`dataset` mapped through the extraction actor pool that `config.pool` describes; with
-    `whole_blocks`, each block (already `pool.batch_size` rows) is one batch; the actors
-    register with `registry` (`job.actors`) when one is given."""
+    """`dataset` mapped through the extraction actor pool that `config.pool` describes: each
+    call gets `pool.block_rows` rows, or with `whole_blocks` one block as it is (already cut to
+    size), and cuts it into batches itself; the actors register with `registry` (`job.actors`)
+    when one is given."""
     import ray
 
     pool = config.pool
@@ -119,14 +127,16 @@ def add_extraction(
             "engine_factory": engine_factory,
             "registry": registry,
         },
-        batch_size=None if whole_blocks else pool.batch_size,
+        batch_size=None if whole_blocks else pool.block_rows,
         batch_format="pyarrow",
         compute=ray.data.ActorPoolStrategy(
             min_size=pool.min_actors,
             max_size=max(pool.min_actors, pool.max_actors),
             max_tasks_in_flight_per_actor=pool.batches_in_flight,
-            # and as many run at once: the stage is async, its batches wait on the engine
-            # together (without this an actor runs one Ray Data task at a time)
+            # and as many run at once: the stage is async, and blocks smaller than a batch
+            # (small shards) still fill the actor; the stage's own gate keeps the batches
+            # running at once to batches_in_flight (without this an actor runs one Ray Data
+            # task at a time, and the engine idles while a block's last batch finishes)
             max_concurrent_calls_per_actor=pool.batches_in_flight,
         ),
         # an actor calling an OpenAI-compatible server holds no GPU, the server does (the

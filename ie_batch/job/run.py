@@ -262,11 +262,11 @@ class _Passes:
 def _isolate_lost_rows(
     config: JobConfig, shards: list[Shard], committer: ShardCommitter, passes: _Passes
 ) -> None:
-    """Ask again the rows whose batch was lost (its actor died: a killed process, a native
-    crash, an out-of-memory kill), in batches of half the size each time, then one row at a
-    time; a row lost every time it was asked alone is a poison row and becomes an error row,
-    so the job ends and every other row of its batches is kept."""
-    for size in retry_batch_sizes(config.pool.batch_size):
+    """Ask again the rows whose block was lost (its actor died: a killed process, a native
+    crash, an out-of-memory kill), one batch to a block, in batches of half the size each time,
+    then one row at a time; a row lost every time it was asked alone is a poison row and
+    becomes an error row, so the job ends and every other row of its batches is kept."""
+    for size in retry_batch_sizes(config.pool.batch_size, config.pool.block_rows):
         lost = committer.lost_rows()
         if not lost:
             return
@@ -274,8 +274,11 @@ def _isolate_lost_rows(
             f"ie_batch: {sum(map(len, lost.values()))} row(s) of {len(lost)} shard(s) were "
             f"lost with their batch; asking them again, {size} per batch"
         )
-        # one batch in flight per actor: a batch lost with its actor takes no other down
-        pool = config.pool.model_copy(update={"batch_size": size, "batches_in_flight": 1})
+        # one batch to a block and one in flight per actor: a batch lost with its actor
+        # takes no other down
+        pool = config.pool.model_copy(
+            update={"batch_size": size, "block_rows": size, "batches_in_flight": 1}
+        )
         retry = config.model_copy(update={"pool": pool})
         passes.run(retry, [shard for shard in shards if shard.name in lost], lost)
     lost = committer.lost_rows()
@@ -283,9 +286,11 @@ def _isolate_lost_rows(
         committer.poison(config, passes.fs, [s for s in shards if s.name in lost], lost)
 
 
-def retry_batch_sizes(batch_size: int) -> list[int]:
-    """Half the batch size each time down to 1, then one row at a time once more."""
-    sizes = []
+def retry_batch_sizes(batch_size: int, block_rows: int | None = None) -> list[int]:
+    """Half the batch size each time down to 1, then one row at a time once more; first the
+    batch size itself when a block held several batches, since the healthy batches of a block
+    lost with its actor come through when each is asked alone."""
+    sizes = [batch_size] if block_rows is not None and block_rows > batch_size > 1 else []
     size = batch_size // 2
     while size > 1:
         sizes.append(size)

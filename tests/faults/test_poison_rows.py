@@ -17,6 +17,11 @@ def test_retry_batch_sizes_halve_down_to_one_row_asked_twice():
     assert retry_batch_sizes(1) == [1, 1]
 
 
+def test_a_lost_block_of_several_batches_is_asked_first_one_batch_to_a_block():
+    assert retry_batch_sizes(16, block_rows=1024) == [16, 8, 4, 2, 1, 1]
+    assert retry_batch_sizes(16, block_rows=16) == [8, 4, 2, 1, 1]
+
+
 @pytest.mark.parametrize("signal_kill", [False, True], ids=["os._exit", "SIGKILL"])
 def test_a_poison_row_becomes_an_error_row_and_the_job_ends(ray_runtime, tmp_path, signal_kill):
     corpus = tmp_path / "in"

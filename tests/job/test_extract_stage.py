@@ -145,3 +145,60 @@ def test_a_dropped_stage_stops_its_engine(job_config):
     stage = ExtractionStage(job_config, lambda config, num_gpus: engine)
     del stage
     assert stopped == ["shutdown"]
+
+
+def _pooled(job_config, batch_size, batches_in_flight):
+    pool = job_config.pool.model_copy(
+        update={"batch_size": batch_size, "batches_in_flight": batches_in_flight}
+    )
+    return job_config.model_copy(update={"pool": pool})
+
+
+class _CountingExtract:
+    """Wraps a stage's extractor: the size of each batch it is asked, and the most batches
+    under way at one time."""
+
+    def __init__(self, extract) -> None:
+        self.extract, self.sizes, self.running, self.peak = extract, [], 0, 0
+
+    async def __call__(self, documents):
+        self.sizes.append(len(documents))
+        self.running += 1
+        self.peak = max(self.peak, self.running)
+        try:
+            await asyncio.sleep(0.02)  # so the batches of a block overlap if they may
+            return await self.extract(documents)
+        finally:
+            self.running -= 1
+
+
+def test_a_block_is_cut_into_batches_run_as_the_actors_slots_allow(job_config, read_batch):
+    stage = ExtractionStage(_pooled(job_config, 1, 2), FakeEngineFactory(LEXICON))
+    counting = _CountingExtract(stage.extractor.extract)
+    stage.extractor.extract = counting  # type: ignore[method-assign]
+
+    async def two_blocks():  # as Ray Data calls an actor: several blocks at once
+        return await asyncio.gather(stage(read_batch), stage(read_batch))
+
+    first, second = asyncio.run(two_blocks())
+
+    # rows 2 and 3 have no text: they never reach the extractor
+    assert counting.sizes == [1, 1, 1, 1, 1, 1]
+    assert counting.peak == 2, "the batches ran one at a time, or more than the slots allow"
+    for table in (first, second):
+        assert table.column(ROW_COLUMN).to_pylist() == [0, 1, 2, 3, 4]
+    assert first.to_pylist()[0]["entities"] == _extract(job_config, read_batch)[0]["entities"]
+
+
+def test_a_failing_batch_fails_its_block_with_its_own_error(job_config, read_batch):
+    stage = ExtractionStage(_pooled(job_config, 2, 4), FakeEngineFactory(LEXICON))
+
+    async def fail(documents):
+        if any(doc.text.startswith("Alan") for doc in documents):
+            raise RuntimeError("tokenizer crashed")
+        return await extract(documents)
+
+    extract = stage.extractor.extract
+    stage.extractor.extract = fail  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="tokenizer crashed"):
+        asyncio.run(stage(read_batch))

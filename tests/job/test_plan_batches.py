@@ -1,5 +1,5 @@
-"""The batches of the plan (ie_batch.job.plan): `pool.batch_size` rows of one shard each, and
-`pool.batches_in_flight` of them running at once on one extraction actor. On a local Ray; the
+"""The blocks and batches of the plan (ie_batch.job.plan): blocks of `pool.block_rows` rows of
+one shard each, and `pool.batches_in_flight` batches running at once on one extraction actor. On a local Ray; the
 engine is a fake that logs when each document's prompts start and end waiting on it."""
 
 from __future__ import annotations
@@ -97,11 +97,9 @@ def test_one_actor_runs_batches_in_flight_batches_at_once(ray_runtime, tmp_path)
     assert peak <= IN_FLIGHT
 
 
-def test_batches_are_batch_size_rows_of_one_shard_however_ray_data_shapes_blocks(
-    ray_runtime, tmp_path
-):
+def test_blocks_are_block_rows_of_one_shard_however_ray_data_shapes_them(ray_runtime, tmp_path):
     # Ray Data merges a read task's tables into one block and splits blocks when read tasks
-    # are few; the plan's batches must still be batch_size rows, and never two shards' rows
+    # are few; the plan's blocks must still be block_rows rows, and never two shards' rows
     # (an `id` column is an integer in one shard, text in another, a float in the Parquet one)
     corpus = tmp_path / "in"
     corpus.mkdir()
@@ -116,7 +114,7 @@ def test_batches_are_batch_size_rows_of_one_shard_however_ray_data_shapes_blocks
             "input": {"paths": [str(corpus)]},
             "schemas": ["news_ner_en"],
             "output": str(tmp_path / "out"),
-            "pool": {"batch_size": 16},
+            "pool": {"batch_size": 4, "block_rows": 16},
         }
     )
     listing = list_shards(config.input.paths)

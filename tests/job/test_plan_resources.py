@@ -25,6 +25,7 @@ GPU_JOB = {
         "num_gpus": 2,
         "num_cpus": 6,
         "batch_size": 32,
+        "block_rows": 512,
         "batches_in_flight": 3,
     },
 }
@@ -53,15 +54,15 @@ def test_a_gpu_pool_asks_for_its_gpus_and_cpus_per_actor_and_scales_between_its_
     assert request["num_cpus"] == 6
     pool = request["compute"]
     assert (pool.min_size, pool.max_size) == (1, 4)
-    assert pool.max_tasks_in_flight_per_actor == 3  # batches in flight, so the engine never idles
+    assert pool.max_tasks_in_flight_per_actor == 3  # blocks in flight, so the engine never idles
     assert pool.max_concurrent_calls_per_actor == 3  # and running at once, not queued
-    assert request["batch_size"] == 32
+    assert request["batch_size"] == 512  # a block per call; the stage cuts the batches
     # an actor that died is restarted, and its batch is not retried in place
     assert request["max_restarts"] == EXTRACTION_ACTOR_MAX_RESTARTS
     assert request["max_task_retries"] == 0
 
 
-def test_whole_blocks_make_each_read_block_one_batch():
+def test_whole_blocks_hand_each_block_to_the_stage_as_it_is():
     assert _pool_request(GPU_JOB, whole_blocks=True)["batch_size"] is None
 
 
