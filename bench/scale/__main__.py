@@ -1,7 +1,7 @@
 """The whole plan at scale with a zero-latency engine: rows/s, driver peak RSS, object-store peak,
 files written per shard, and every row exactly once. Not in CI.
 
-    .venv/bin/python -m bench.scale --rows 1000000 --shards 200
+    .venv/bin/python -m bench.scale --rows 1000000 --shards 200   # the job's pool defaults
 
 Synthetic rows (a news-like sentence each, half the shards Parquet, half JSONL) go through the
 real job (`run_job`: the read tasks, the extraction actor pool, the write tasks, the commit)
@@ -104,7 +104,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--shards", type=int, default=200)
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=None, help="Default: the job's.")
+    parser.add_argument("--block-rows", type=int, default=None, help="Default: the job's.")
     parser.add_argument("--actors", type=int, default=1)
     parser.add_argument("--work", default=None, help="Folder for the corpus and the output.")
     args = parser.parse_args()
@@ -128,9 +129,10 @@ def main() -> None:
             "schemas": ["news_ner_en"],
             "output": str(output),
             "pool": {
-                "batch_size": args.batch_size,
                 "min_actors": args.actors,
                 "max_actors": args.actors,
+                **({"batch_size": args.batch_size} if args.batch_size else {}),
+                **({"block_rows": args.block_rows} if args.block_rows else {}),
             },
         }
     )
@@ -148,7 +150,8 @@ def main() -> None:
     figures = {
         "rows": args.rows,
         "shards": args.shards,
-        "batch_size": args.batch_size,
+        "batch_size": config.pool.batch_size,
+        "block_rows": config.pool.block_rows,
         "actors": args.actors,
         "ok": report.ok,
         "job_seconds": summary["seconds"],
