@@ -14,8 +14,13 @@ from typing import Any
 
 
 def start_registry() -> tuple[str, Any]:
-    """A fresh registry actor (no resources); returns its name and handle."""
+    """A fresh registry actor (no resources) on the driver's node; returns its name and handle.
+
+    It needs no CPU, so Ray would place it on any node; on a worker node that is lost mid-job
+    it would die with it and take the job down, where the extraction actors it lists are
+    restarted. The driver's node outlives the job or ends it anyway."""
     import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     @ray.remote(num_cpus=0)
     class _Registry:
@@ -30,7 +35,8 @@ def start_registry() -> tuple[str, Any]:
             return handles
 
     name = f"ie-batch-actors-{uuid.uuid4().hex[:12]}"
-    return name, _Registry.options(name=name).remote()
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+    return name, _Registry.options(name=name, scheduling_strategy=here).remote()
 
 
 def register_self(registry: str | None) -> None:

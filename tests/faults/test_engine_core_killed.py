@@ -62,7 +62,8 @@ def test_a_killed_engine_core_costs_no_row(tmp_path):
             "output": str(output),
             "engine": {"max_model_len": 512, "max_tokens": 48},
             "prompt": {"entity_type_run_off": False},
-            "pool": {"batch_size": 2, "batches_in_flight": 2},
+            # blocks of two batches: a part is staged, and the kill comes, before the end
+            "pool": {"batch_size": 2, "batches_in_flight": 2, "block_rows": 4},
         }
     )
     killed: list[int] = []

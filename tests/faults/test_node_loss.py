@@ -55,7 +55,8 @@ def test_a_worker_node_lost_mid_job_costs_no_row(cluster, tmp_path):
     for name, rows in SHARDS.items():
         write_jsonl(corpus / f"{name}.jsonl", [{"text": f"Ada {name}.{i}"} for i in range(rows)])
     output = tmp_path / "out"
-    config = job(corpus, output, pool={"batch_size": 4, "num_cpus": ACTOR_CPUS})
+    # blocks of two batches, so that parts are staged, and the node removed, mid-shard
+    config = job(corpus, output, pool={"batch_size": 4, "block_rows": 8, "num_cpus": ACTOR_CPUS})
     removed: list[tuple[str, int]] = []  # (node, shards committed when it was removed)
 
     def remove_the_actors_node() -> None:
@@ -80,3 +81,18 @@ def test_a_worker_node_lost_mid_job_costs_no_row(cluster, tmp_path):
     assert report.ok, report.failed
     for name, rows in SHARDS.items():
         assert_exactly_once(output, name, rows)
+
+
+def test_the_actor_registry_lives_on_the_drivers_node(cluster):
+    # needing no CPU, it could be placed on a worker node, and a job whose registry's node was
+    # lost died with it (ActorDiedError from end_registered) where the actors themselves came back
+    import ray
+    from ray.util.state import list_actors
+
+    from ie_batch.job.actors import end_registered, start_registry
+
+    name, handle = start_registry()
+    assert end_registered(handle) == 0  # it is up
+    (actor,) = list_actors(filters=[("name", "=", name)])
+    assert actor.node_id == ray.get_runtime_context().get_node_id()
+    ray.kill(handle)
